@@ -1,0 +1,137 @@
+"""Validated, JSON-round-trippable configuration of a FAME / SASRec model and its training.
+
+The config travels as JSON (CLI output directories, TFX ``custom_config``), so every field is a
+plain scalar and ``from_dict`` rejects unknown keys instead of silently ignoring a typo.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, Dict
+
+VARIANTS = ("fame", "sasrec")
+OBJECTIVES = ("full_softmax", "sampled_softmax")
+FUSIONS = ("logit", "mixture")
+GATES = ("learned", "uniform")
+ITEM_PROJECTIONS = ("learned", "identity")
+HEAD_RESIDUALS = ("slice", "none")
+ACTIVATIONS = ("gelu", "relu")
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the field and what is allowed."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FameConfig:
+    """Hyper-parameters of the model (architecture, objective) and of its training.
+
+    ``variant="sasrec"`` replaces the facet-aware last layer by a standard transformer block (the
+    paper's baseline). The FAME ablations are plain fields: ``num_experts=1`` (no MoE),
+    ``gate="uniform"`` and ``item_projection="identity"`` (W_f = I).
+    """
+
+    num_items: int = 0  # catalogue size without padding; set from the data
+    variant: str = "fame"
+    hidden_size: int = 64
+    num_heads: int = 4
+    num_experts: int = 4
+    num_layers: int = 2
+    max_len: int = 50
+    ffn_multiplier: int = 1
+    activation: str = "gelu"
+    dropout: float = 0.5
+    attention_dropout: float = 0.5
+    objective: str = "full_softmax"
+    fusion: str = "logit"
+    gate: str = "learned"
+    item_projection: str = "learned"
+    head_residual: str = "slice"
+    learning_rate: float = 1e-3
+    batch_size: int = 256
+    epochs: int = 200
+    patience: int = 10
+    eval_every: int = 1
+    seed: int = 42
+    jit_compile: bool = False
+
+    def __post_init__(self):
+        self.validate()
+
+    # -- validation -----------------------------------------------------------------------------
+    def validate(self) -> None:
+        for name, allowed in (
+            ("variant", VARIANTS),
+            ("objective", OBJECTIVES),
+            ("fusion", FUSIONS),
+            ("gate", GATES),
+            ("item_projection", ITEM_PROJECTIONS),
+            ("head_residual", HEAD_RESIDUALS),
+            ("activation", ACTIVATIONS),
+        ):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ConfigError(f"{name}={value!r} is not allowed; choose one of {list(allowed)}")
+        for name, low in (
+            ("num_items", 0),
+            ("hidden_size", 1),
+            ("num_heads", 1),
+            ("num_experts", 1),
+            ("num_layers", 1),
+            ("max_len", 1),
+            ("ffn_multiplier", 1),
+            ("batch_size", 1),
+            ("epochs", 1),
+            ("patience", 1),
+            ("eval_every", 1),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ConfigError(f"{name}={value!r} is not allowed; it must be an integer >= {low}")
+        for name in ("dropout", "attention_dropout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+                raise ConfigError(f"{name}={value!r} is not allowed; it must be in [0, 1)")
+        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
+            raise ConfigError(f"learning_rate={self.learning_rate!r} is not allowed; it must be > 0")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            raise ConfigError(f"seed={self.seed!r} is not allowed; it must be an integer")
+        if not isinstance(self.jit_compile, bool):
+            raise ConfigError(f"jit_compile={self.jit_compile!r} is not allowed; use true or false")
+        if self.hidden_size % self.num_heads:
+            raise ConfigError(
+                f"hidden_size={self.hidden_size} is not allowed with num_heads={self.num_heads}; "
+                "hidden_size must be divisible by num_heads"
+            )
+        if self.fusion == "mixture" and self.objective != "full_softmax":
+            raise ConfigError(
+                "fusion='mixture' is not allowed with objective="
+                f"{self.objective!r}; a mixture of per-head softmaxes needs objective='full_softmax'"
+            )
+
+    @property
+    def head_size(self) -> int:
+        return self.hidden_size // self.num_heads
+
+    # -- (de)serialisation ----------------------------------------------------------------------
+    def to_dict(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values: Dict[str, Any]) -> "FameConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown config field(s) {unknown}; known fields are {sorted(known)}")
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, text: str) -> "FameConfig":
+        return cls.from_dict(json.loads(text))
+
+    def replace(self, **changes: Any) -> "FameConfig":
+        return dataclasses.replace(self, **changes)

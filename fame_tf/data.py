@@ -1,0 +1,256 @@
+"""Readers, vocabulary, k-core filtering and the leave-one-out split.
+
+Bad input never becomes a silent empty or corrupt data set: a malformed line raises ``DataError``
+naming the file and line, or, with ``on_error="skip"``, is skipped and counted in the report.
+"""
+
+from __future__ import annotations
+
+import collections
+import csv
+import dataclasses
+import datetime
+import os
+from typing import Dict, Iterable, List, Optional, Sequence
+
+import numpy as np
+
+ON_ERROR = ("raise", "skip")
+
+
+class DataError(ValueError):
+    """The input data is malformed; the message names the file and line."""
+
+
+@dataclasses.dataclass
+class DataReport:
+    """What reading and splitting did to the input: nothing is dropped without being counted."""
+
+    source: str = ""
+    lines_read: int = 0
+    malformed_skipped: int = 0
+    users_read: int = 0
+    interactions_read: int = 0
+    removed_by_k_core: int = 0
+    users_too_short: int = 0
+    users: int = 0
+    items: int = 0
+    interactions: int = 0
+
+    def to_dict(self) -> Dict:
+        return dataclasses.asdict(self)
+
+
+def _check_on_error(on_error: str) -> None:
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error={on_error!r} is not allowed; choose one of {list(ON_ERROR)}")
+
+
+def _bad(path, line_no, message, on_error, report) -> None:
+    if on_error == "raise":
+        raise DataError(f"{path}:{line_no}: {message}")
+    report.malformed_skipped += 1
+
+
+def _finish(path, sequences, report) -> Dict[str, List[str]]:
+    if not sequences:
+        raise DataError(f"{path}: no usable interactions (empty file, or every line malformed)")
+    report.users_read = len(sequences)
+    report.interactions_read = sum(len(s) for s in sequences.values())
+    return sequences
+
+
+def read_sequences(path: str, on_error: str = "raise", report: Optional[DataReport] = None):
+    """Reads ``user item item ...`` lines (items oldest first, whitespace separated)."""
+    _check_on_error(on_error)
+    report = report if report is not None else DataReport(source=path)
+    sequences: Dict[str, List[str]] = {}
+    with open(path, encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, 1):
+            report.lines_read += 1
+            tokens = line.split()
+            if len(tokens) < 2:
+                _bad(path, line_no, f"expected 'user item [item ...]', got {line.strip()[:80]!r}", on_error, report)
+            elif tokens[0] in sequences:
+                _bad(path, line_no, f"user {tokens[0]!r} appears on more than one line", on_error, report)
+            else:
+                sequences[tokens[0]] = tokens[1:]
+    return _finish(path, sequences, report), report
+
+
+def _parse_time(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00")).timestamp()
+
+
+def read_interactions(
+    path: str,
+    user_col: str = "user_id",
+    item_col: str = "item_id",
+    time_col: str = "timestamp",
+    delimiter: Optional[str] = None,
+    on_error: str = "raise",
+    report: Optional[DataReport] = None,
+):
+    """Reads a CSV/TSV interaction log with a header; groups it per user and orders each user's
+    items by time (ties keep file order). Timestamps are numbers or ISO 8601 dates."""
+    _check_on_error(on_error)
+    report = report if report is not None else DataReport(source=path)
+    if delimiter is None:
+        delimiter = "\t" if path.endswith((".tsv", ".tsv.txt")) else ","
+    events = collections.defaultdict(list)
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        header = next(reader, None)
+        if header is None:
+            raise DataError(f"{path}:1: the file is empty; expected a header with {user_col}, {item_col}, {time_col}")
+        missing = [c for c in (user_col, item_col, time_col) if c not in header]
+        if missing:
+            raise DataError(
+                f"{path}:1: missing column(s) {missing}; the header has {header} "
+                f"(delimiter {delimiter!r}: check --delimiter if this is wrong)"
+            )
+        columns = [header.index(c) for c in (user_col, item_col, time_col)]
+        for row in reader:
+            line_no = reader.line_num
+            report.lines_read += 1
+            if not row or row == [""]:
+                continue
+            if len(row) != len(header):
+                _bad(path, line_no, f"expected {len(header)} fields, got {len(row)}", on_error, report)
+                continue
+            user, item, stamp = (row[i].strip() for i in columns)
+            if not user or not item:
+                _bad(path, line_no, f"empty {user_col if not user else item_col}", on_error, report)
+                continue
+            try:
+                time = _parse_time(stamp)
+            except ValueError:
+                _bad(path, line_no, f"unparsable {time_col} {stamp!r}", on_error, report)
+                continue
+            events[user].append((time, len(events[user]), item))
+    sequences = {user: [item for _, _, item in sorted(evs)] for user, evs in events.items()}
+    return _finish(path, sequences, report), report
+
+
+def read_dataset(path: str, on_error: str = "raise", **csv_options):
+    """Reads a data set: a sequence text file, a CSV/TSV log, or a directory holding one ``.txt``
+    (the bundled layout, e.g. ``data/beauty``)."""
+    if os.path.isdir(path):
+        texts = sorted(f for f in os.listdir(path) if f.endswith(".txt"))
+        if len(texts) != 1:
+            raise DataError(f"{path}: expected exactly one .txt sequence file in the directory, found {texts}")
+        path = os.path.join(path, texts[0])
+    if not os.path.exists(path):
+        raise DataError(f"{path}: no such file or directory")
+    if path.endswith((".csv", ".tsv")):
+        return read_interactions(path, on_error=on_error, **csv_options)
+    return read_sequences(path, on_error=on_error)
+
+
+def k_core(sequences: Dict[str, List[str]], k: int) -> Dict[str, List[str]]:
+    """Repeatedly drops users and items with fewer than ``k`` interactions."""
+    while k > 1:
+        item_counts = collections.Counter(i for seq in sequences.values() for i in seq)
+        kept = {
+            u: [i for i in seq if item_counts[i] >= k] for u, seq in sequences.items()
+        }
+        kept = {u: seq for u, seq in kept.items() if len(seq) >= k}
+        if kept == sequences:
+            break
+        sequences = kept
+    return sequences
+
+
+@dataclasses.dataclass
+class Vocabulary:
+    """Item ids as strings <-> integer ids 1..n (0 is padding), in order of first appearance."""
+
+    items: List[str]
+
+    @classmethod
+    def build(cls, sequences: Iterable[Sequence[str]]) -> "Vocabulary":
+        return cls(list(dict.fromkeys(i for seq in sequences for i in seq)))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def lookup(self, items: Sequence[str]) -> List[int]:
+        index = self._index()
+        return [index.get(i, 0) for i in items]
+
+    def _index(self) -> Dict[str, int]:
+        if not hasattr(self, "_cache"):
+            self._cache = {item: n for n, item in enumerate(self.items, 1)}
+        return self._cache
+
+
+def pad_left(sequences: Sequence[Sequence[int]], length: int) -> np.ndarray:
+    """Keeps the most recent ``length`` ids of each sequence, left-padded with 0."""
+    out = np.zeros((len(sequences), length), np.int32)
+    for row, seq in enumerate(sequences):
+        seq = list(seq)[-length:]
+        if seq:
+            out[row, length - len(seq):] = seq
+    return out
+
+
+@dataclasses.dataclass
+class SplitData:
+    """Leave-one-out split as padded int32 arrays (left padding, most recent item last)."""
+
+    vocab: Vocabulary
+    users: List[str]
+    train_inputs: np.ndarray  # [U, L] items 1..n-3 of each user
+    train_targets: np.ndarray  # [U, L] the next item at each position (0: none)
+    valid_history: np.ndarray  # [U, L] items before the validation target
+    valid_targets: np.ndarray  # [U]
+    test_history: np.ndarray  # [U, L] items before the test target (validation item included)
+    test_targets: np.ndarray  # [U]
+    report: DataReport
+
+    @property
+    def num_items(self) -> int:
+        return len(self.vocab)
+
+    def item_counts(self) -> np.ndarray:
+        """How often each id is a training target (index 0: padding)."""
+        return np.bincount(self.train_targets.ravel(), minlength=self.num_items + 1).astype(np.float32)
+
+
+def leave_one_out(sequences: Dict[str, List[str]], max_len: int, report: Optional[DataReport] = None) -> SplitData:
+    """Last item of each user: test target; second to last: validation target; the rest trains.
+    Users with fewer than 3 items cannot be split and are dropped (counted in the report)."""
+    report = report if report is not None else DataReport()
+    kept = {u: s for u, s in sequences.items() if len(s) >= 3}
+    report.users_too_short = len(sequences) - len(kept)
+    if not kept:
+        raise DataError(f"{report.source}: no user has the 3 interactions a leave-one-out split needs")
+    vocab = Vocabulary.build(kept.values())
+    users = list(kept)
+    ids = [vocab.lookup(kept[u]) for u in users]
+    report.users, report.items = len(users), len(vocab)
+    report.interactions = sum(len(s) for s in ids)
+    return SplitData(
+        vocab=vocab,
+        users=users,
+        train_inputs=pad_left([s[:-3] for s in ids], max_len),
+        train_targets=pad_left([s[1:-2] for s in ids], max_len),
+        valid_history=pad_left([s[:-2] for s in ids], max_len),
+        valid_targets=np.array([s[-2] for s in ids], np.int32),
+        test_history=pad_left([s[:-1] for s in ids], max_len),
+        test_targets=np.array([s[-1] for s in ids], np.int32),
+        report=report,
+    )
+
+
+def load_split(path: str, max_len: int, k_core_min: int = 0, on_error: str = "raise", **csv_options) -> SplitData:
+    """Reads, optionally k-core filters and splits a data set."""
+    sequences, report = read_dataset(path, on_error=on_error, **csv_options)
+    if k_core_min > 1:
+        filtered = k_core(sequences, k_core_min)
+        report.removed_by_k_core = report.interactions_read - sum(len(s) for s in filtered.values())
+        sequences = filtered
+    return leave_one_out(sequences, max_len, report)

@@ -1,0 +1,58 @@
+"""Full-ranking metrics over the whole catalogue: HR@K, NDCG@K and MRR.
+
+A target's rank is the number of other scored items whose score is >= its own (ties count against
+the target, so a constant scorer gets no credit). It is found by one comparison per item, without
+sorting. Padding (and, optionally, items of the history other than the target) is never ranked.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Sequence
+
+import numpy as np
+
+from fame_tf._keras import tf
+
+DEFAULT_KS = (5, 10, 20)
+_EXCLUDED = -np.inf
+
+
+def target_ranks(scores: tf.Tensor, targets: tf.Tensor, history=None) -> tf.Tensor:
+    """0-based ranks [B] of ``targets`` [B] under ``scores`` [B, V] (column 0 is padding).
+    With ``history`` [B, T], items of the history other than the target are not ranked."""
+    scores = tf.convert_to_tensor(scores, tf.float32)
+    targets = tf.cast(targets, tf.int32)
+    columns = tf.range(tf.shape(scores)[1])[None, :]
+    excluded = columns == 0
+    if history is not None:
+        seen = tf.reduce_any(columns[:, :, None] == tf.cast(history, tf.int32)[:, None, :], axis=-1)
+        excluded |= seen & (columns != targets[:, None])
+    target_scores = tf.gather(scores, targets, batch_dims=1)
+    beats = (scores >= target_scores[:, None]) & (columns != targets[:, None]) & ~excluded
+    return tf.reduce_sum(tf.cast(beats, tf.int32), axis=1)
+
+
+def metrics_from_ranks(ranks: np.ndarray, ks: Sequence[int] = DEFAULT_KS) -> Dict[str, float]:
+    ranks = np.asarray(ranks, np.float64)
+    out = {}
+    for k in ks:
+        hit = ranks < k
+        out[f"hr@{k}"] = float(hit.mean())
+        out[f"ndcg@{k}"] = float(np.where(hit, 1.0 / np.log2(ranks + 2.0), 0.0).mean())
+    out["mrr"] = float((1.0 / (ranks + 1.0)).mean())
+    return out
+
+
+def evaluate(model, histories: np.ndarray, targets: np.ndarray, batch_size: int = 512,
+             exclude_history: bool = False, ks: Sequence[int] = DEFAULT_KS) -> Dict[str, float]:
+    """Ranks each target against the whole catalogue given its history; returns the metrics."""
+
+    @tf.function(reduce_retracing=True)
+    def ranks_of(history, target):
+        return target_ranks(model.score(history), target, history if exclude_history else None)
+
+    ranks = [
+        ranks_of(tf.constant(histories[i:i + batch_size]), tf.constant(targets[i:i + batch_size])).numpy()
+        for i in range(0, len(targets), batch_size)
+    ]
+    return metrics_from_ranks(np.concatenate(ranks), ks)

@@ -1,0 +1,153 @@
+"""Training with Keras ``fit``: full-ranking validation every few epochs, early stopping on
+validation NDCG@10 with the best weights restored, TensorBoard logs, and resumption of an
+interrupted run from its output directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Dict, Optional
+
+import numpy as np
+
+from fame_tf._keras import keras, tf
+from fame_tf.config import FameConfig
+from fame_tf.data import SplitData
+from fame_tf.metrics import evaluate
+from fame_tf.model import FameModel
+
+MONITOR = "ndcg@10"
+
+
+def train_dataset(split: SplitData, batch_size: int, seed: int) -> tf.data.Dataset:
+    """Shuffled training batches of ``{"inputs", "targets"}``; users with no training pair are left out."""
+    keep = (split.train_targets > 0).any(axis=1)
+    features = {"inputs": split.train_inputs[keep], "targets": split.train_targets[keep]}
+    return (
+        tf.data.Dataset.from_tensor_slices(features)
+        .shuffle(int(keep.sum()), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+class RankingEarlyStopping(keras.callbacks.Callback):
+    """Evaluates full-ranking validation metrics every ``every`` epochs, puts them in the epoch logs
+    as ``val_<metric>``, keeps the best weights on disk and stops after ``patience`` evaluations
+    without improvement of ``val_ndcg@10``. Its state lives in ``directory`` so that a resumed run
+    continues where the interrupted one stopped; at the end the best weights are restored."""
+
+    def __init__(self, split: SplitData, directory: str, patience: int, every: int = 1, batch_size: int = 512):
+        super().__init__()
+        self.split, self.directory = split, directory
+        self.patience, self.every, self.batch_size = patience, every, batch_size
+        self.state_path = os.path.join(directory, "state.json")
+        self.weights_path = os.path.join(directory, "best.weights.h5")
+        self.state = {"best": -1.0, "best_epoch": -1, "wait": 0, "history": []}
+        if os.path.exists(self.state_path):
+            with open(self.state_path) as handle:
+                self.state = json.load(handle)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        start = time.time()
+        metrics = evaluate(self.model, self.split.valid_history, self.split.valid_targets, self.batch_size)
+        if logs is not None:
+            logs.update({f"val_{k}": v for k, v in metrics.items()})
+        self.state["history"].append({"epoch": epoch + 1, **metrics, "eval_seconds": time.time() - start})
+        if metrics[MONITOR] > self.state["best"]:
+            self.state.update(best=metrics[MONITOR], best_epoch=epoch + 1, wait=0)
+            self.model.save_weights(self.weights_path)
+        else:
+            self.state["wait"] += 1
+        print(
+            f"epoch {epoch + 1}: val {MONITOR}={metrics[MONITOR]:.4f} hr@10={metrics['hr@10']:.4f} "
+            f"(best {self.state['best']:.4f} at epoch {self.state['best_epoch']}, wait {self.state['wait']}/{self.patience})",
+            flush=True,
+        )
+        self._save_state()
+        if self.state["wait"] >= self.patience:
+            self.model.stop_training = True
+
+    @property
+    def finished(self) -> bool:
+        return self.state.get("finished", False)
+
+    def on_train_end(self, logs=None):
+        self.state["finished"] = True
+        self._save_state()
+        self.restore_best(self.model)
+
+    def restore_best(self, model) -> None:
+        if os.path.exists(self.weights_path):
+            model.load_weights(self.weights_path)
+
+    def _save_state(self) -> None:
+        os.makedirs(self.directory, exist_ok=True)
+        with open(self.state_path + ".tmp", "w") as handle:
+            json.dump(self.state, handle)
+        os.replace(self.state_path + ".tmp", self.state_path)
+
+
+def build_model(config: FameConfig, split: Optional[SplitData] = None) -> FameModel:
+    """A compiled model; with ``split`` its sampled-softmax correction uses the training counts."""
+    keras.utils.set_random_seed(config.seed)
+    model = FameModel(config)
+    model.build()
+    if split is not None and config.objective == "sampled_softmax":
+        model.set_item_counts(split.item_counts())
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), jit_compile=config.jit_compile)
+    return model
+
+
+def fit(config: FameConfig, split: SplitData, output_dir: str, verbose: int = 2) -> Dict:
+    """Trains (or resumes training) into ``output_dir``; returns a summary with validation and test
+    metrics of the best model. The model itself is left in ``summary["model"]``."""
+    if config.num_items != split.num_items:
+        config = config.replace(num_items=split.num_items)
+    os.makedirs(output_dir, exist_ok=True)
+    config_path = os.path.join(output_dir, "config.json")
+    if os.path.exists(config_path):
+        with open(config_path) as handle:
+            previous = FameConfig.from_json(handle.read())
+        if previous != config:
+            raise ValueError(
+                f"{output_dir} holds a run with a different config; resume it with the same settings "
+                "or choose another output directory"
+            )
+    with open(config_path, "w") as handle:
+        handle.write(config.to_json())
+    model = build_model(config, split)
+    stopper = RankingEarlyStopping(split, os.path.join(output_dir, "early_stopping"), config.patience, config.eval_every)
+    callbacks = [
+        keras.callbacks.BackupAndRestore(os.path.join(output_dir, "backup")),
+        stopper,
+        keras.callbacks.TensorBoard(os.path.join(output_dir, "tensorboard"), profile_batch=0),
+    ]
+    dataset = train_dataset(split, config.batch_size, config.seed)
+    sequences = int((split.train_targets > 0).any(axis=1).sum())
+    start = time.time()
+    if stopper.finished:  # a completed run: evaluate its best model again, train nothing
+        print(f"{output_dir}: training already finished; evaluating its best model", flush=True)
+        stopper.restore_best(model)
+        epochs_run = 0
+    else:
+        epochs_run = len(model.fit(dataset, epochs=config.epochs, callbacks=callbacks, verbose=verbose).epoch)
+    seconds = time.time() - start
+    summary = {
+        "config": config.to_dict(),
+        "data": split.report.to_dict(),
+        "best_epoch": stopper.state["best_epoch"],
+        "epochs_this_run": epochs_run,
+        "train_seconds_this_run": seconds,
+        "train_sequences_per_second": sequences * epochs_run / seconds if seconds and epochs_run else None,
+        "validation": evaluate(model, split.valid_history, split.valid_targets),
+        "test": evaluate(model, split.test_history, split.test_targets),
+        "validation_history": stopper.state["history"],
+    }
+    with open(os.path.join(output_dir, "metrics.json"), "w") as handle:
+        json.dump(summary, handle, indent=2)
+    summary["model"] = model
+    return summary

@@ -1,0 +1,118 @@
+import numpy as np
+import pytest
+
+from fame_tf import FameModel, keras, tf
+from fame_tf.data import leave_one_out
+from fame_tf.layers import ExpertAttention, FacetGate, FacetItemProjection, ItemPositionEmbedding, TransformerBlock
+from fame_tf.metrics import evaluate
+from fame_tf.training import build_model, train_dataset
+
+from conftest import rule_sequences
+
+
+def _histories(rng, batch=4, length=12, num_items=30):
+    ids = rng.integers(1, num_items + 1, size=(batch, length)).astype(np.int32)
+    ids[0, :5] = 0
+    return ids
+
+
+@pytest.mark.parametrize("variant", ["fame", "sasrec"])
+def test_causality(tiny_config, rng, variant):
+    model = FameModel(tiny_config.replace(variant=variant))
+    ids = _histories(rng)
+    changed = ids.copy()
+    changed[:, 8:] = rng.integers(1, 31, size=(4, 4))
+    before, after = model.encode(ids), model.encode(changed)
+    for name in before:
+        np.testing.assert_allclose(before[name][:, :8], after[name][:, :8], atol=1e-5)
+    assert not np.allclose(before["query"][:, 8:], after["query"][:, 8:])
+
+
+@pytest.mark.parametrize("variant", ["fame", "sasrec"])
+def test_padding_does_not_change_last_position(tiny_config, rng, variant):
+    model = FameModel(tiny_config.replace(variant=variant))
+    history = rng.integers(1, 31, size=(1, 5)).astype(np.int32)
+    outputs = [model(np.pad(history, ((0, 0), (pad, 0)))) for pad in (0, 3, 7)]
+    for other in outputs[1:]:
+        for name in outputs[0]:
+            np.testing.assert_allclose(outputs[0][name], other[name], atol=1e-5)
+
+
+def test_gate_and_router_are_distributions(tiny_config, rng):
+    out = FameModel(tiny_config)(_histories(rng))
+    assert out["gate"].shape == (4, 4) and out["router"].shape == (4, 4, 3)
+    for name in ("gate", "router"):
+        assert np.all(out[name].numpy() >= 0)
+        np.testing.assert_allclose(out[name].numpy().sum(-1), 1.0, atol=1e-5)
+
+
+def test_fused_score_is_gate_weighted_sum_of_head_scores(tiny_config, rng):
+    model = FameModel(tiny_config)
+    ids = _histories(rng)
+    out = model(ids)
+    table = model.embedding.item_embeddings.numpy()
+    w_f = model.item_projection.kernel.numpy()
+    heads, gate = out["heads"].numpy(), out["gate"].numpy()
+    expected = np.zeros((4, 31))
+    e = tiny_config.head_size
+    for h in range(tiny_config.num_heads):
+        sub_embeddings = table @ w_f[:, h * e:(h + 1) * e]  # x_v^(h) = e_v W_f^(h)
+        expected += gate[:, h:h + 1] * (heads[:, h] @ sub_embeddings.T)
+    np.testing.assert_allclose(model.score(ids)[:, 1:], expected[:, 1:], rtol=1e-4, atol=1e-5)
+    assert np.all(model.score(ids)[:, 0] <= -1e8)  # padding is never a candidate
+
+
+def test_mixture_fusion_scores_are_log_probabilities(tiny_config, rng):
+    model = FameModel(tiny_config.replace(fusion="mixture"))
+    probs = np.exp(model.score(_histories(rng)).numpy())
+    np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-4)
+
+
+def test_sasrec_has_no_gate_and_scores_with_the_item_table(tiny_config, rng):
+    model = FameModel(tiny_config.replace(variant="sasrec"))
+    ids = _histories(rng)
+    out = model(ids)
+    assert set(out) == {"query"} and not hasattr(model, "gate")
+    expected = out["query"].numpy() @ model.embedding.item_embeddings.numpy().T
+    np.testing.assert_allclose(model.score(ids)[:, 1:], expected[:, 1:], rtol=1e-4, atol=1e-5)
+
+
+def test_full_softmax_loss_equals_catalogue_cross_entropy(tiny_config, rng):
+    model = FameModel(tiny_config)
+    inputs = _histories(rng)
+    targets = np.roll(inputs, -1, axis=1)
+    targets[:, -1] = rng.integers(1, 31, size=4)
+    targets[inputs == 0] = 0
+    loss = model.compute_loss({"inputs": inputs, "targets": targets})
+    encoded = model.encode(inputs)
+    valid = targets > 0
+    scores = model.score_outputs({k: tf.boolean_mask(v, valid) for k, v in encoded.items()}).numpy()[:, 1:]
+    labels = targets[valid] - 1
+    log_probs = scores - np.log(np.exp(scores - scores.max(1, keepdims=True)).sum(1, keepdims=True)) - scores.max(1, keepdims=True)
+    np.testing.assert_allclose(loss.numpy(), -log_probs[np.arange(len(labels)), labels].mean(), rtol=1e-4)
+
+
+def test_saved_model_reloads_with_own_classes_and_identical_scores(tiny_config, rng, tmp_path):
+    sequences = rule_sequences(num_users=40, num_items=30, max_len=12)
+    split = leave_one_out(sequences, max_len=12)
+    model = build_model(tiny_config.replace(num_items=split.num_items))
+    model.fit(train_dataset(split, 16, 0), epochs=1, verbose=0)
+    model.save(str(tmp_path / "model"), save_format="tf")
+    restored = keras.models.load_model(str(tmp_path / "model"))
+    assert type(restored) is FameModel
+    assert {type(layer) for layer in restored.blocks} == {TransformerBlock}
+    assert type(restored.embedding) is ItemPositionEmbedding
+    assert type(restored.gate) is FacetGate and type(restored.item_projection) is FacetItemProjection
+    assert type(restored.blocks[-1].attention) is ExpertAttention
+    ids = split.test_history
+    np.testing.assert_array_equal(model.score(ids).numpy(), restored.score(ids).numpy())
+
+
+@pytest.mark.parametrize("variant", ["fame", "sasrec"])
+def test_learns_a_deterministic_next_item_rule(tiny_config, variant):
+    split = leave_one_out(rule_sequences(num_users=300, num_items=20), max_len=12)
+    config = tiny_config.replace(num_items=split.num_items, variant=variant, learning_rate=1e-2, seed=1)
+    model = build_model(config)
+    model.fit(train_dataset(split, 32, 0), epochs=15, verbose=0)
+    metrics = evaluate(model, split.test_history, split.test_targets, ks=(1,))
+    assert metrics["hr@1"] > 0.95, metrics
