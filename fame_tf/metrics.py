@@ -51,8 +51,9 @@ def evaluate(model, histories: np.ndarray, targets: np.ndarray, batch_size: int 
     def ranks_of(history, target):
         return target_ranks(model.score(history), target, history if exclude_history else None)
 
-    ranks = [
-        ranks_of(tf.constant(histories[i:i + batch_size]), tf.constant(targets[i:i + batch_size])).numpy()
-        for i in range(0, len(targets), batch_size)
-    ]
+    ranks = []
+    for start in range(0, len(targets), batch_size):
+        history = histories[start:start + batch_size]
+        longest = max(int((history > 0).sum(axis=1).max()), 1)  # shared padding changes no score
+        ranks.append(ranks_of(tf.constant(history[:, -longest:]), tf.constant(targets[start:start + batch_size])).numpy())
     return metrics_from_ranks(np.concatenate(ranks), ks)

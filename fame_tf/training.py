@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import time
 from typing import Dict, Optional
 
@@ -20,14 +21,31 @@ from fame_tf.model import FameModel
 MONITOR = "ndcg@10"
 
 
+LENGTH_BUCKETS = (4, 8, 16, 32)
+
+
+def trim_padding(features):
+    """Drops the columns that are padding in every row of a batch; positions count from the most
+    recent item, so the model's outputs do not change, only the work does."""
+    longest = tf.reduce_max(tf.reduce_sum(tf.cast(features["inputs"] > 0, tf.int32), axis=1))
+    return {name: value[:, -tf.maximum(longest, 1):] for name, value in features.items()}
+
+
 def train_dataset(split: SplitData, batch_size: int, seed: int) -> tf.data.Dataset:
-    """Shuffled training batches of ``{"inputs", "targets"}``; users with no training pair are left out."""
+    """Shuffled training batches of ``{"inputs", "targets"}`` grouped by history length and
+    trimmed of shared padding; users with no training pair are left out."""
     keep = (split.train_targets > 0).any(axis=1)
     features = {"inputs": split.train_inputs[keep], "targets": split.train_targets[keep]}
     return (
         tf.data.Dataset.from_tensor_slices(features)
         .shuffle(int(keep.sum()), seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size)
+        .bucket_by_sequence_length(
+            lambda f: tf.reduce_sum(tf.cast(f["inputs"] > 0, tf.int32)),
+            bucket_boundaries=list(LENGTH_BUCKETS),
+            bucket_batch_sizes=[batch_size] * (len(LENGTH_BUCKETS) + 1),
+            no_padding=True,
+        )
+        .map(trim_padding)
         .prefetch(tf.data.AUTOTUNE)
     )
 
@@ -44,6 +62,7 @@ class RankingEarlyStopping(keras.callbacks.Callback):
         self.patience, self.every, self.batch_size = patience, every, batch_size
         self.state_path = os.path.join(directory, "state.json")
         self.weights_path = os.path.join(directory, "best.weights.h5")
+        os.makedirs(directory, exist_ok=True)
         self.state = {"best": -1.0, "best_epoch": -1, "wait": 0, "history": []}
         if os.path.exists(self.state_path):
             with open(self.state_path) as handle:
@@ -56,6 +75,8 @@ class RankingEarlyStopping(keras.callbacks.Callback):
         metrics = evaluate(self.model, self.split.valid_history, self.split.valid_targets, self.batch_size)
         if logs is not None:
             logs.update({f"val_{k}": v for k, v in metrics.items()})
+        # An epoch redone after an interruption replaces its earlier evaluation.
+        self.state["history"] = [h for h in self.state["history"] if h["epoch"] <= epoch]
         self.state["history"].append({"epoch": epoch + 1, **metrics, "eval_seconds": time.time() - start})
         if metrics[MONITOR] > self.state["best"]:
             self.state.update(best=metrics[MONITOR], best_epoch=epoch + 1, wait=0)
@@ -85,7 +106,6 @@ class RankingEarlyStopping(keras.callbacks.Callback):
             model.load_weights(self.weights_path)
 
     def _save_state(self) -> None:
-        os.makedirs(self.directory, exist_ok=True)
         with open(self.state_path + ".tmp", "w") as handle:
             json.dump(self.state, handle)
         os.replace(self.state_path + ".tmp", self.state_path)
@@ -121,9 +141,9 @@ def fit(config: FameConfig, split: SplitData, output_dir: str, verbose: int = 2)
         handle.write(config.to_json())
     model = build_model(config, split)
     stopper = RankingEarlyStopping(split, os.path.join(output_dir, "early_stopping"), config.patience, config.eval_every)
-    callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(output_dir, "backup")),
+    callbacks = [  # stopper first: its state is saved before the backup marks the epoch done
         stopper,
+        keras.callbacks.BackupAndRestore(os.path.join(output_dir, "backup")),
         keras.callbacks.TensorBoard(os.path.join(output_dir, "tensorboard"), profile_batch=0),
     ]
     dataset = train_dataset(split, config.batch_size, config.seed)
@@ -146,6 +166,7 @@ def fit(config: FameConfig, split: SplitData, output_dir: str, verbose: int = 2)
         "validation": evaluate(model, split.valid_history, split.valid_targets),
         "test": evaluate(model, split.test_history, split.test_targets),
         "validation_history": stopper.state["history"],
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     with open(os.path.join(output_dir, "metrics.json"), "w") as handle:
         json.dump(summary, handle, indent=2)

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import tensorflow_recommenders as tfrs
 
 from fame_tf import FameModel, keras, tf
 from fame_tf.data import leave_one_out
@@ -77,19 +78,39 @@ def test_sasrec_has_no_gate_and_scores_with_the_item_table(tiny_config, rng):
     np.testing.assert_allclose(model.score(ids)[:, 1:], expected[:, 1:], rtol=1e-4, atol=1e-5)
 
 
-def test_full_softmax_loss_equals_catalogue_cross_entropy(tiny_config, rng):
-    model = FameModel(tiny_config)
+def _batch(rng):
     inputs = _histories(rng)
     targets = np.roll(inputs, -1, axis=1)
     targets[:, -1] = rng.integers(1, 31, size=4)
     targets[inputs == 0] = 0
-    loss = model.compute_loss({"inputs": inputs, "targets": targets})
-    encoded = model.encode(inputs)
-    valid = targets > 0
-    scores = model.score_outputs({k: tf.boolean_mask(v, valid) for k, v in encoded.items()}).numpy()[:, 1:]
-    labels = targets[valid] - 1
-    log_probs = scores - np.log(np.exp(scores - scores.max(1, keepdims=True)).sum(1, keepdims=True)) - scores.max(1, keepdims=True)
-    np.testing.assert_allclose(loss.numpy(), -log_probs[np.arange(len(labels)), labels].mean(), rtol=1e-4)
+    return {"inputs": inputs, "targets": targets}
+
+
+def test_full_softmax_loss_equals_tfrs_retrieval_over_the_catalogue(tiny_config, rng):
+    """The fast full-softmax loss is the TFRS retrieval task's loss with candidates
+    [positives; catalogue] and a score mask that keeps, for query i, column i of the positives
+    block and every catalogue item but the positive and padding."""
+    model = FameModel(tiny_config)
+    batch = _batch(rng)
+    valid = batch["targets"] > 0
+    query = tf.boolean_mask(model.encode(batch["inputs"])["query"], valid)
+    targets = tf.constant(batch["targets"][valid])
+    candidates = model.candidates()
+    catalogue = tf.range(31)[None, :]
+    score_mask = tf.concat(
+        [tf.eye(len(targets), dtype=tf.bool), (catalogue != targets[:, None]) & (catalogue != 0)], axis=1
+    )
+    task = tfrs.tasks.Retrieval(loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    expected = task(query, tf.concat([tf.gather(candidates, targets), candidates], 0), score_mask=score_mask)
+    np.testing.assert_allclose(model.compute_loss(batch).numpy(), expected.numpy(), rtol=1e-5)
+
+
+def test_sampled_softmax_goes_through_the_retrieval_task_with_log_q(tiny_config, rng):
+    model = FameModel(tiny_config.replace(objective="sampled_softmax"))
+    batch = _batch(rng)
+    uniform = model.compute_loss(batch).numpy()
+    model.set_item_counts(np.arange(31, dtype=np.float32))
+    assert np.isfinite(uniform) and not np.isclose(uniform, model.compute_loss(batch).numpy())
 
 
 def test_saved_model_reloads_with_own_classes_and_identical_scores(tiny_config, rng, tmp_path):

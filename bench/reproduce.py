@@ -1,0 +1,100 @@
+"""Reproduction benchmark: SASRec vs FAME (and FAME's ablations) on the paper's data sets.
+
+Each (variant, seed) trains with `fame-tf train` in its own process (so peak memory is its own)
+into bench/work/<data>/<variant>-seed<k>/; runs already in the results file are kept and an
+interrupted run resumes from its work directory. Prints and writes bench/results/<data>.json: per-run test metrics of the
+validation-selected model, training time, epochs, throughput, peak memory, and mean/std per variant.
+
+    .venv/bin/python bench/reproduce.py --data data/beauty --variants sasrec,fame --seeds 0,1,2
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import click
+
+# Variant name -> `fame-tf train` options. Everything else stays at the package defaults.
+VARIANTS = {
+    "sasrec": ["--variant", "sasrec"],
+    "fame": [],
+    "fame-n1": ["--experts", "1"],
+    "fame-uniform-gate": ["--gate", "uniform"],
+    "fame-identity-wf": ["--item-projection", "identity"],
+    "fame-mixture": ["--fusion", "mixture"],
+    "fame-no-head-residual": ["--head-residual", "none"],
+}
+KEYS = ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _machine():
+    return {"cpus": os.cpu_count(), "platform": platform.platform(), "processor": platform.machine(),
+            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
+
+
+def _summarise(runs):
+    out = {}
+    for variant in dict.fromkeys(r["variant"] for r in runs):
+        mine = [r for r in runs if r["variant"] == variant]
+        row = {"runs": len(mine)}
+        for key in KEYS:
+            values = [r["test"][key] for r in mine]
+            row[key] = {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+        for key in ("train_seconds", "epochs", "train_sequences_per_second", "peak_rss_mb"):
+            row[key] = statistics.mean(r[key] for r in mine)
+        out[variant] = row
+    return out
+
+
+@click.command()
+@click.option("--data", default="data/beauty", show_default=True)
+@click.option("--variants", default="sasrec,fame", show_default=True, help=f"Comma list of {list(VARIANTS)}")
+@click.option("--seeds", default="0,1,2", show_default=True)
+@click.option("--extra", default="", help="Extra `fame-tf train` options for every run, e.g. '--epochs 50'.")
+@click.option("--tag", default="", help="Suffix of the work and result names, to keep settings apart.")
+def main(data, variants, seeds, extra, tag):
+    name = os.path.basename(os.path.normpath(data)) + (f"-{tag}" if tag else "")
+    result_path = os.path.join(ROOT, "bench", "results", f"{name}.json")
+    done = {}  # runs recorded by an earlier invocation (the work directories are not committed)
+    if os.path.exists(result_path):
+        with open(result_path) as handle:
+            done = {(r["variant"], r["seed"]): r for r in json.load(handle)["runs"]}
+    runs = list(done.values())
+    for seed in [int(s) for s in seeds.split(",")]:
+        for variant in variants.split(","):
+            if (variant, seed) in done:
+                continue
+            out = os.path.join(ROOT, "bench", "work", name, f"{variant}-seed{seed}")
+            metrics_path = os.path.join(out, "metrics.json")
+            if not os.path.exists(metrics_path):
+                command = [os.path.join(os.path.dirname(sys.executable), "fame-tf"), "train", "--data", data,
+                           "--output", out, "--seed", str(seed), "--quiet", *VARIANTS[variant], *extra.split()]
+                print("$", " ".join(command), flush=True)
+                start = time.time()
+                subprocess.run(command, check=True)
+                print(f"{variant} seed {seed}: {time.time() - start:.0f}s", flush=True)
+            with open(metrics_path) as handle:
+                metrics = json.load(handle)
+            runs.append({
+                "variant": variant, "seed": seed, "test": metrics["test"], "validation": metrics["validation"],
+                "best_epoch": metrics["best_epoch"], "epochs": len(metrics["validation_history"]),
+                "train_seconds": metrics["train_seconds_this_run"],
+                "train_sequences_per_second": metrics["train_sequences_per_second"],
+                "peak_rss_mb": metrics["peak_rss_mb"], "config": metrics["config"],
+            })
+            result = {"data": data, "extra": extra, "machine": _machine(), "summary": _summarise(runs), "runs": runs}
+            os.makedirs(os.path.dirname(result_path), exist_ok=True)
+            with open(result_path, "w") as handle:
+                json.dump(result, handle, indent=2)
+            print(json.dumps(result["summary"], indent=1), flush=True)
+
+
+if __name__ == "__main__":
+    main()

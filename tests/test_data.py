@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from fame_tf.data import DataError, k_core, leave_one_out, load_split, read_interactions, read_sequences
+
+
+def _write(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+def test_sequence_reader_and_leave_one_out(tmp_path):
+    path = _write(tmp_path / "d.txt", "u1 a b c d e\nu2 b c a\nu3 a b\n")
+    split = load_split(path, max_len=3)
+    assert split.report.users_too_short == 1 and split.report.users == 2
+    a, b, c, d, e = split.vocab.lookup(list("abcde"))
+    assert split.test_targets.tolist() == [e, a] and split.valid_targets.tolist() == [d, c]
+    assert split.test_history[0].tolist() == [b, c, d]  # most recent max_len items
+    assert split.valid_history[1].tolist() == [0, 0, b]
+    assert split.train_inputs[0].tolist() == [0, a, b] and split.train_targets[0].tolist() == [0, b, c]
+    assert split.train_targets[1].tolist() == [0, 0, 0]  # one training item: no pair
+
+
+def test_csv_groups_per_user_and_orders_by_time_with_stable_ties(tmp_path):
+    path = _write(tmp_path / "log.csv",
+                  "user_id,item_id,timestamp\nu,x,3\nu,y,1\nu,z,2\nu,w,2\nv,x,2020-01-02\nv,y,2020-01-01T10:00:00Z\n")
+    sequences, report = read_interactions(path)
+    assert sequences == {"u": ["y", "z", "w", "x"], "v": ["y", "x"]}
+    assert report.lines_read == 6
+
+
+def test_tsv_with_custom_columns(tmp_path):
+    path = _write(tmp_path / "log.tsv", "item\tts\tuser\na\t1\tu\nb\t0\tu\n")
+    sequences, _ = read_interactions(path, user_col="user", item_col="item", time_col="ts")
+    assert sequences == {"u": ["b", "a"]}
+
+
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("e.csv", "", "e.csv:1: the file is empty"),
+        ("m.csv", "user_id,item_id\nu,a\n", "missing column(s) ['timestamp']"),
+        ("d.csv", "user_id;item_id;timestamp\nu;a;1\n", "check --delimiter"),
+        ("t.csv", "user_id,item_id,timestamp\nu,a,1\nu,b,yesterday\n", "t.csv:3: unparsable timestamp 'yesterday'"),
+        ("f.csv", "user_id,item_id,timestamp\nu,a\n", "f.csv:2: expected 3 fields, got 2"),
+        ("s.txt", "u1 a b c\nu2\n", "s.txt:2: expected 'user item"),
+        ("empty.txt", "", "no usable interactions"),
+    ],
+)
+def test_bad_input_names_file_and_line(tmp_path, name, text, message):
+    path = _write(tmp_path / name, text)
+    with pytest.raises(DataError) as error:
+        load_split(path, max_len=5)
+    assert message in str(error.value)
+
+
+def test_skip_policy_counts_what_it_skips(tmp_path):
+    path = _write(tmp_path / "t.csv", "user_id,item_id,timestamp\nu,a,1\nu,b,oops\nu,c,3\nu,d,4\nu,e\n")
+    split = load_split(path, max_len=5, on_error="skip")
+    assert split.report.malformed_skipped == 2 and split.report.interactions == 3
+    with pytest.raises(DataError, match="every line malformed"):
+        read_sequences(_write(tmp_path / "bad.txt", "x\ny\n"), on_error="skip")
+
+
+def test_no_splittable_user_is_an_error(tmp_path):
+    with pytest.raises(DataError, match="3 interactions"):
+        load_split(_write(tmp_path / "short.txt", "u a b\n"), max_len=5)
+
+
+def test_k_core_is_applied_until_stable():
+    sequences = {"u1": ["a", "b", "c"], "u2": ["a", "b"], "u3": ["a", "d"]}
+    # c and d occur once and go; u3 is left with one item and goes; a and b keep 2 each.
+    assert k_core(sequences, 2) == {"u1": ["a", "b"], "u2": ["a", "b"]}
+
+
+def test_bundled_beauty_matches_its_documented_size():
+    split = load_split("data/beauty", max_len=50)
+    assert (split.report.users, split.report.items, split.report.interactions) == (22363, 12101, 198502)
+    assert np.all(split.test_targets > 0) and split.num_items == 12101

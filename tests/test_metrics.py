@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from fame_tf.metrics import metrics_from_ranks, target_ranks
+
+
+def _reference_ranks(scores, targets, history=None):
+    """Full sort per row; ties are ordered against the target; excluded items are removed."""
+    ranks = []
+    for row, target in enumerate(targets):
+        items = [v for v in range(1, scores.shape[1])
+                 if v == target or history is None or v not in set(history[row].tolist())]
+        order = sorted(items, key=lambda v: (-scores[row, v], v == target))
+        ranks.append(order.index(target))
+    return np.array(ranks)
+
+
+@pytest.mark.parametrize("exclude", [False, True])
+def test_ranks_match_a_brute_force_sort_with_ties(exclude):
+    rng = np.random.default_rng(1)
+    scores = rng.integers(0, 5, size=(64, 40)).astype(np.float32)  # many ties
+    targets = rng.integers(1, 40, size=64)
+    history = rng.integers(0, 40, size=(64, 6))
+    history[:8, 0] = targets[:8]  # target repeated from the history: still ranked
+    ranks = target_ranks(scores, targets, history if exclude else None).numpy()
+    np.testing.assert_array_equal(ranks, _reference_ranks(scores, targets, history if exclude else None))
+
+
+def test_padding_is_never_ranked():
+    scores = np.array([[9.0, 1.0, 2.0]], np.float32)  # padding column has the top score
+    assert target_ranks(scores, np.array([2])).numpy().tolist() == [0]
+
+
+def test_metric_values_from_ranks():
+    metrics = metrics_from_ranks(np.array([0, 4, 9, 30]), ks=(5, 10))
+    assert metrics["hr@5"] == 0.5 and metrics["hr@10"] == 0.75
+    assert metrics["ndcg@5"] == pytest.approx((1 + 1 / np.log2(6)) / 4)
+    assert metrics["mrr"] == pytest.approx((1 + 1 / 5 + 1 / 10 + 1 / 31) / 4)
+
+
+def test_constant_scores_get_no_credit():
+    scores = np.ones((3, 10), np.float32)
+    assert metrics_from_ranks(target_ranks(scores, np.array([1, 5, 9])).numpy())["hr@5"] == 0.0
