@@ -273,7 +273,11 @@ class FacetGate(keras.layers.Layer):
 @keras.utils.register_keras_serializable(package=PACKAGE)
 class FacetItemProjection(keras.layers.Layer):
     """Candidate tower c_v = e_v W_f, where the d x d matrix W_f stacks the per-head projections
-    W_f^(h) (d x e) side by side, so c_v = concat_h x_v^(h). ``mode="identity"`` uses W_f = I."""
+    W_f^(h) (d x e) side by side, so c_v = concat_h x_v^(h). ``mode="identity"`` uses W_f = I.
+
+    A learned W_f starts at the identity: from a small random start the product e_v W_f of two
+    small matrices learns very slowly (FAME trailed SASRec by 2.5x in validation NDCG@10 after
+    8 Beauty epochs that way)."""
 
     def __init__(self, mode="learned", **kwargs):
         super().__init__(**kwargs)
@@ -282,7 +286,7 @@ class FacetItemProjection(keras.layers.Layer):
     def build(self, input_shape):
         d = int(input_shape[-1])
         if self.mode == "learned":
-            self.kernel = self.add_weight(name="kernel", shape=(d, d), initializer=_normal())
+            self.kernel = self.add_weight(name="kernel", shape=(d, d), initializer="identity")
         super().build(input_shape)
 
     def call(self, item_embeddings):

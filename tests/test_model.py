@@ -51,6 +51,7 @@ def test_fused_score_is_gate_weighted_sum_of_head_scores(tiny_config, rng):
     model = FameModel(tiny_config)
     ids = _histories(rng)
     out = model(ids)
+    model.item_projection.kernel.assign(rng.normal(size=(16, 16)).astype(np.float32))  # a trained-like W_f
     table = model.embedding.item_embeddings.numpy()
     w_f = model.item_projection.kernel.numpy()
     heads, gate = out["heads"].numpy(), out["gate"].numpy()
