@@ -17,6 +17,7 @@ setup(
         "tf-keras==2.16.*",
         "tensorflow-recommenders==0.7.*",
         "tfx==1.16.*",
+        "kfp-pipeline-spec==0.2.*",  # the Vertex AI pipeline compiler (KubeflowV2DagRunner)
         "tensorflow-serving-api==2.16.*",
         "numpy<2",
         "click>=8",

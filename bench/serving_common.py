@@ -1,0 +1,58 @@
+"""The serving benchmarks' model: the Beauty catalogue with the default FAME config. Latency does
+not depend on the weights, so an untrained model stands in unless ``--run`` names a trained run."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORK = os.path.join(ROOT, "bench", "work", "serving")
+RESULTS = os.path.join(ROOT, "bench", "results")
+
+
+def beauty_export(run_dir: str | None = None, data: str = "data/beauty", k: int = 100) -> tuple[str, list]:
+    """(model base path with one version, vocabulary), exported on first use and reused after."""
+    from fame_tf import FameConfig, FameModel, keras
+    from fame_tf.data import load_split
+    from fame_tf.export import export_version
+
+    base = os.path.join(WORK, os.path.basename(os.path.normpath(run_dir)) if run_dir else "beauty-untrained")
+    if run_dir:
+        with open(os.path.join(run_dir, "vocabulary.json")) as handle:
+            vocabulary = json.load(handle)
+        model = keras.models.load_model(os.path.join(run_dir, "model"))
+    else:
+        vocabulary = load_split(os.path.join(ROOT, data), FameConfig().max_len).vocab.items
+        model = FameModel(FameConfig(num_items=len(vocabulary)))
+        model.build()
+    if not any(name.isdigit() for name in os.listdir(base)) if os.path.isdir(base) else True:
+        export_version(model, vocabulary, base, version=1, k=k)
+    return base, vocabulary
+
+
+def histories(vocabulary, count: int, length: int = 50, seed: int = 0) -> list:
+    gen = np.random.default_rng(seed)
+    return [[vocabulary[i] for i in gen.integers(0, len(vocabulary), length)] for _ in range(count)]
+
+
+def percentiles(seconds) -> dict:
+    ms = np.asarray(seconds) * 1000
+    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
+            "mean_ms": float(ms.mean()), "requests": int(ms.size)}
+
+
+def machine() -> dict:
+    return {"cpus": os.cpu_count(), "load_average_1_5_15": list(os.getloadavg()), "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+
+
+def write(name: str, payload: dict) -> str:
+    os.makedirs(RESULTS, exist_ok=True)
+    path = os.path.join(RESULTS, name)
+    with open(path, "w") as handle:
+        json.dump(payload, handle, indent=2)
+    print(json.dumps(payload, indent=2))
+    return path

@@ -1,0 +1,116 @@
+"""REST latency of ``fame-tf serve`` measured from this separate load-generator process over
+loopback: p50/p99 and errors at concurrency 1 and 8, then concurrency 8 again while a new version
+is pushed mid-run (Pusher style: files first, saved_model.pb last) and swapped in by the server.
+
+    .venv/bin/python bench/serving_rest.py [--seconds 30] [--run runs/beauty-fame]
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+import requests
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serving_common import WORK, beauty_export, histories, machine, percentiles, write  # noqa: E402
+
+
+def load(url, bodies, concurrency, seconds):
+    """Posts from ``concurrency`` threads for ``seconds``."""
+    latencies, errors, stop = [], [], time.time() + seconds
+
+    def worker(offset):
+        session, i = requests.Session(), offset
+        while time.time() < stop:
+            start = time.perf_counter()
+            try:
+                response = session.post(url, json=bodies[i % len(bodies)], timeout=10)
+                ok = response.status_code == 200 and len(response.json()["predictions"][0]["item_ids"]) == 100
+            except requests.RequestException as error:
+                ok, response = False, error
+            latencies.append(time.perf_counter() - start)
+            if not ok:
+                errors.append(str(response)[:200])
+            i += concurrency
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"concurrency": concurrency, "seconds": seconds, **percentiles(latencies),
+            "requests_per_second": len(latencies) / seconds, "errors": len(errors), "error_samples": errors[:3]}
+
+
+def push(source, base, version):
+    target = os.path.join(base, str(version))
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("saved_model.pb"))
+    shutil.copy(os.path.join(source, "saved_model.pb"), target)
+
+
+def served_version(model_url):
+    return requests.get(model_url).json()["model_version_status"][0]["version"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", help="trained run directory (default: untrained model, same shapes)")
+    parser.add_argument("--seconds", type=float, default=30)
+    args = parser.parse_args()
+
+    load_before = machine()
+    exported, vocabulary = beauty_export(args.run)
+    base = os.path.join(WORK, "rest-base")
+    shutil.rmtree(base, ignore_errors=True)
+    push(os.path.join(exported, "1"), base, 1)
+    fame_tf = os.path.join(os.path.dirname(sys.executable), "fame-tf")
+    server = subprocess.Popen([fame_tf, "serve", "--model-base-path", base, "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = server.stdout.readline().split(" on ")[-1].strip()
+        model_url = url + "/v1/models/fame"
+        while True:
+            try:
+                if served_version(model_url) == "1":
+                    break
+            except (requests.RequestException, KeyError):
+                time.sleep(0.2)
+        bodies = [{"instances": [h]} for h in histories(vocabulary, 200)]
+        load(model_url + ":predict", bodies, 8, 3)  # warm-up
+        results = {"concurrency_1": load(model_url + ":predict", bodies, 1, args.seconds),
+                   "concurrency_8": load(model_url + ":predict", bodies, 8, args.seconds)}
+
+        pushed = {}
+
+        def push_later():
+            time.sleep(args.seconds / 3)
+            pushed["at"] = time.time()
+            push(os.path.join(exported, "1"), base, 2)
+            while served_version(model_url) != "2":
+                time.sleep(0.05)
+            pushed["served_after_seconds"] = time.time() - pushed["at"]
+
+        pusher = threading.Thread(target=push_later)
+        pusher.start()
+        results["concurrency_8_with_version_push"] = load(model_url + ":predict", bodies, 8, args.seconds)
+        pusher.join()
+        results["concurrency_8_with_version_push"]["new_version_served_after_seconds"] = pushed["served_after_seconds"]
+        results["concurrency_8_with_version_push"]["served_version_at_end"] = served_version(model_url)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    write("serving_rest.json", {
+        "model": args.run or "untrained, default FameConfig (d=64, 2 layers, H=4, N=4, max_len=50)",
+        "catalogue_items": len(vocabulary), "k": 100, "history_length": 50,
+        "server": "fame-tf serve (werkzeug threaded; a new connection per request), separate process",
+        "load_generator": "this process: Python threads, one requests.Session each, row format",
+        **results, "machine_before": load_before, "machine_after": machine(),
+    })
+
+
+if __name__ == "__main__":
+    main()

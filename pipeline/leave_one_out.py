@@ -1,0 +1,98 @@
+"""The Beam step that turns interactions into leave-one-out sequences, as a TFX component.
+
+Interactions are grouped per user with ``GroupByKey`` and ordered by time (ties by item id, so the
+output does not depend on file order or on the runner); nothing is collected on the driver, so the
+step runs unchanged on Dataflow. Each user of at least 3 items gives one ``tf.Example`` per split
+with ``user_id`` and ``items`` (oldest first):
+
+- ``train``: every item but the last two (its next-item pairs train the model; users whose train
+  sequence has fewer than 2 items have no pair and are left out of this split),
+- ``eval``: every item but the last (the last of them is the validation target),
+- ``test``: every item (the last one is the test target).
+
+So each split's last item is its target and the rest its history, exactly the split of
+``fame_tf.data.leave_one_out``.
+"""
+
+import os
+
+import apache_beam as beam
+import tensorflow as tf
+from tfx import v1 as tfx
+from tfx.components.util import examples_utils
+from tfx.proto import example_gen_pb2
+from tfx.types import artifact_utils
+
+from pipeline.validation import assert_no_anomalies
+
+USER, ITEM, TIME = "user_id", "item_id", "timestamp"
+ITEMS = "items"
+TRAIN, EVAL, TEST = "train", "eval", "test"
+SPLITS = (TRAIN, EVAL, TEST)
+MIN_ITEMS = 3
+_COUNTERS = "leave_one_out"
+
+
+def _id(feature: tf.train.Feature) -> bytes:
+    """Ids as strings, also when ExampleGen read a column of digits as integers."""
+    if feature.WhichOneof("kind") == "int64_list":
+        return str(feature.int64_list.value[0]).encode()
+    return feature.bytes_list.value[0]
+
+
+def _user_event(record: bytes):
+    feature = tf.train.Example.FromString(record).features.feature
+    return _id(feature[USER]), (feature[TIME].int64_list.value[0], _id(feature[ITEM]))
+
+
+def _sequence_example(user: bytes, items) -> bytes:
+    return tf.train.Example(features=tf.train.Features(feature={
+        USER: tf.train.Feature(bytes_list=tf.train.BytesList(value=[user])),
+        ITEMS: tf.train.Feature(bytes_list=tf.train.BytesList(value=items)),
+    })).SerializeToString()
+
+
+def split_user(user_events):
+    """(user, [(time, item), ...]) -> tagged train/eval/test examples (none if < 3 items)."""
+    user, events = user_events
+    items = [item for _, item in sorted(events)]
+    if len(items) < MIN_ITEMS:
+        beam.metrics.Metrics.counter(_COUNTERS, "users_too_short").inc()
+        return
+    beam.metrics.Metrics.counter(_COUNTERS, "users").inc()
+    if len(items) - 2 >= 2:
+        yield beam.pvalue.TaggedOutput(TRAIN, _sequence_example(user, items[:-2]))
+    yield beam.pvalue.TaggedOutput(EVAL, _sequence_example(user, items[:-1]))
+    yield beam.pvalue.TaggedOutput(TEST, _sequence_example(user, items))
+
+
+def split_files(examples, split: str) -> str:
+    return os.path.join(artifact_utils.get_split_uri([examples], split), "*")
+
+
+@tfx.dsl.components.component(use_beam=True)
+def LeaveOneOutSplit(
+    interactions: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
+    anomalies: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
+    sequences: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.Examples],
+    beam_pipeline: tfx.dsl.components.BeamComponentParameter[beam.Pipeline] = None,
+):
+    """Validated interactions (every split of ``interactions``) -> per-user train/eval/test
+    sequences. Stops with the validator's report if the interactions have anomalies."""
+    assert_no_anomalies(anomalies)
+    sequences.split_names = artifact_utils.encode_split_names(list(SPLITS))
+    examples_utils.set_payload_format(sequences, example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE)
+    with beam_pipeline as p:
+        reads = [
+            p | f"Read[{split}]" >> beam.io.ReadFromTFRecord(split_files(interactions, split))
+            for split in artifact_utils.decode_split_names(interactions.split_names)
+        ]
+        per_split = (
+            reads | "Flatten" >> beam.Flatten()
+            | "ToUserEvent" >> beam.Map(_user_event)
+            | "GroupByUser" >> beam.GroupByKey()
+            | "SplitUser" >> beam.FlatMap(split_user).with_outputs(*SPLITS)
+        )
+        for split in SPLITS:
+            prefix = os.path.join(artifact_utils.get_split_uri([sequences], split), "data_tfrecord")
+            _ = per_split[split] | f"Write[{split}]" >> beam.io.WriteToTFRecord(prefix, file_name_suffix=".gz")

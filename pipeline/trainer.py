@@ -1,0 +1,107 @@
+"""The Trainer's ``run_fn``: Transform's integer sequences -> ``fame_tf.training.fit`` -> the serving
+SavedModel in the Trainer's ``serving_model_dir`` (the directory the Pusher pushes).
+
+Hyper-parameters travel as JSON-compatible values in ``custom_config`` (never channels: those fail
+under LocalDagRunner) and are validated by ``FameConfig`` here and when the pipeline is built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Dict, List, Sequence
+
+import numpy as np
+import tensorflow_transform as tft
+
+from fame_tf import FameConfig, tf
+from fame_tf.config import ConfigError
+from fame_tf.data import DataReport, SplitData, Vocabulary, pad_left
+from fame_tf.export import DEFAULT_K, export_serving_model
+from fame_tf.metrics import DEFAULT_KS
+from fame_tf.training import fit
+from pipeline.transform import ITEM_IDS, VOCABULARY
+
+DISTRIBUTIONS = ("auto", "default", "mirrored")
+# The pipeline's training budget: the README's bundled-data run must finish within 20 minutes on
+# 2 cores, so training stops after this many epochs (or earlier, by early stopping).
+DEFAULT_EPOCHS = 12
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainerSettings:
+    """What the Trainer receives in ``custom_config``: the model config (``num_items`` comes from the
+    Transform vocabulary), the top-K size of the serving model and the tf.distribute strategy."""
+
+    model: FameConfig = FameConfig(epochs=DEFAULT_EPOCHS)
+    top_k: int = DEFAULT_K
+    distribution: str = "auto"
+
+    def __post_init__(self):
+        if self.distribution not in DISTRIBUTIONS:
+            raise ConfigError(f"distribution={self.distribution!r} is not allowed; choose one of {list(DISTRIBUTIONS)}")
+        if isinstance(self.top_k, bool) or not isinstance(self.top_k, int) or self.top_k < max(DEFAULT_KS):
+            raise ConfigError(f"top_k={self.top_k!r} is not allowed; it must be an integer >= {max(DEFAULT_KS)} "
+                              "(the evaluator reads HR/NDCG@K off the served top-K)")
+
+    def to_custom_config(self) -> Dict[str, Any]:
+        return {"model": self.model.to_dict(), "top_k": self.top_k, "distribution": self.distribution}
+
+    @classmethod
+    def from_custom_config(cls, custom_config: Dict[str, Any]) -> "TrainerSettings":
+        unknown = sorted(set(custom_config) - {"model", "top_k", "distribution"})
+        if unknown:
+            raise ConfigError(f"unknown Trainer custom_config key(s) {unknown}")
+        values = dict(custom_config)
+        values["model"] = FameConfig.from_dict(values.get("model", {}))
+        return cls(**values)
+
+
+def choose_strategy(distribution: str) -> tf.distribute.Strategy:
+    """``auto``: MirroredStrategy when several GPUs are visible (e.g. a multi-GPU Vertex AI Training
+    machine), else the default strategy; ``default``/``mirrored`` force one."""
+    gpus = tf.config.list_logical_devices("GPU")
+    if distribution == "mirrored" or (distribution == "auto" and len(gpus) > 1):
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def read_id_sequences(file_patterns: Sequence[str]) -> List[List[int]]:
+    """The ``item_ids`` sequences of Transform's gzipped TFRecord output (local or gs:// paths)."""
+    files = sorted(f for pattern in file_patterns for f in tf.io.gfile.glob(pattern))
+    if not files:
+        raise FileNotFoundError(f"no transformed examples match {list(file_patterns)}")
+    spec = {ITEM_IDS: tf.io.RaggedFeature(tf.int64)}
+    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(4096)
+    return [row for batch in dataset for row in tf.io.parse_example(batch, spec)[ITEM_IDS].to_list()]
+
+
+def split_from_sequences(train: List[List[int]], evaluation: List[List[int]], vocabulary: Sequence[str],
+                         max_len: int) -> SplitData:
+    """Each sequence's last item is its target (see pipeline.leave_one_out). The Trainer never sees
+    the test split (the RankingEvaluator owns the test metrics), so ``fit``'s "test" entry repeats
+    the validation split."""
+    history = pad_left([s[:-1] for s in evaluation], max_len)
+    targets = np.array([s[-1] for s in evaluation], np.int32)
+    report = DataReport(source="transformed examples", users=len(evaluation), items=len(vocabulary),
+                        interactions=sum(len(s) for s in evaluation) + len(evaluation))
+    return SplitData(
+        vocab=Vocabulary(list(vocabulary)), users=[str(n) for n in range(len(evaluation))],
+        train_inputs=pad_left([s[:-1] for s in train], max_len), train_targets=pad_left([s[1:] for s in train], max_len),
+        valid_history=history, valid_targets=targets, test_history=history, test_targets=targets, report=report,
+    )
+
+
+def run_fn(fn_args) -> None:
+    """TFX generic Trainer entry point (``Trainer(run_fn="pipeline.trainer.run_fn")``)."""
+    settings = TrainerSettings.from_custom_config(fn_args.custom_config or {})
+    vocabulary = [v.decode("utf-8") for v in tft.TFTransformOutput(fn_args.transform_output).vocabulary_by_name(VOCABULARY)]
+    config = settings.model.replace(num_items=len(vocabulary))
+    split = split_from_sequences(read_id_sequences(fn_args.train_files), read_id_sequences(fn_args.eval_files),
+                                 vocabulary, config.max_len)
+    print(f"trainer: {len(split.train_inputs)} training sequences, {len(split.valid_targets)} validation users, "
+          f"{len(vocabulary)} items", flush=True)
+    with choose_strategy(settings.distribution).scope():
+        summary = fit(config, split, fn_args.model_run_dir, verbose=0)
+    print(f"trainer: best epoch {summary['best_epoch']}, validation ndcg@10={summary['validation']['ndcg@10']:.4f}",
+          flush=True)
+    export_serving_model(summary["model"], vocabulary, fn_args.serving_model_dir, k=settings.top_k)

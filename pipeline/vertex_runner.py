@@ -1,0 +1,68 @@
+"""Vertex AI Pipelines: compile the pipeline with KubeflowV2DagRunner into a pipeline JSON (offline,
+no credentials) for a container image built from the project's Dockerfile, and submit it with
+``google.cloud.aiplatform.PipelineJob``.
+
+Every step runs in that image (``/fame-tf`` holds the project, so the curated schemas are read from
+``CONTAINER_SCHEMA_DIR``). With ``dataflow_beam_args`` the Beam steps (statistics, leave-one-out
+split, Transform) run on Dataflow instead of inside the step's container.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Dict, List, Optional
+
+from tfx.orchestration.kubeflow.v2.kubeflow_v2_dag_runner import KubeflowV2DagRunner, KubeflowV2DagRunnerConfig
+
+from pipeline.local_runner import MODEL_NAME, PIPELINE_NAME
+from pipeline.pipeline import create_pipeline
+from pipeline.trainer import TrainerSettings
+
+CONTAINER_SCHEMA_DIR = "/fame-tf/pipeline/schemas"
+
+
+def bucket_paths(bucket: str, pipeline_name: str = PIPELINE_NAME, model_name: str = MODEL_NAME) -> Dict[str, str]:
+    """The pipeline's locations in a Cloud Storage bucket (``gs://name`` or ``name``)."""
+    base = f"{bucket if bucket.startswith('gs://') else 'gs://' + bucket}/{pipeline_name}"
+    return {"pipeline_root": f"{base}/pipeline_root", "data_root": f"{base}/data",
+            "serving": f"{base}/serving_model/{model_name}", "temp": f"{base}/tmp"}
+
+
+def dataflow_beam_args(project: str, region: str, temp_location: str, image: str) -> List[str]:
+    """Beam arguments that move the Beam steps to Dataflow, with workers running ``image``."""
+    return ["--runner=DataflowRunner", f"--project={project}", f"--region={region}",
+            f"--temp_location={temp_location}", f"--sdk_container_image={image}", "--experiments=use_runner_v2"]
+
+
+def compile_vertex(output_file: str, image: str, bucket: str, settings: TrainerSettings,
+                   data_root: Optional[str] = None, min_ndcg_at_10: float = 0.0,
+                   beam_pipeline_args: Optional[List[str]] = None, pipeline_name: str = PIPELINE_NAME) -> str:
+    """Writes the Vertex AI pipeline JSON to ``output_file``; returns its path. ``data_root``
+    (default ``gs://<bucket>/<pipeline_name>/data``) holds the interaction CSVs."""
+    where = bucket_paths(bucket, pipeline_name)
+    pipeline = create_pipeline(
+        pipeline_name=pipeline_name, pipeline_root=where["pipeline_root"], data_root=data_root or where["data_root"],
+        serving_model_dir=where["serving"], trainer_settings=settings, min_ndcg_at_10=min_ndcg_at_10,
+        schema_dir=CONTAINER_SCHEMA_DIR, beam_pipeline_args=beam_pipeline_args,
+    )
+    output_file = os.path.abspath(output_file)
+    # Imported from its module: tfx.v1's re-export also needs the whole kfp SDK, which conflicts
+    # with the pinned protobuf; the compiler only needs kfp-pipeline-spec.
+    runner = KubeflowV2DagRunner(
+        config=KubeflowV2DagRunnerConfig(default_image=image),
+        output_dir=os.path.dirname(output_file), output_filename=os.path.basename(output_file))
+    runner.run(pipeline)
+    return output_file
+
+
+def submit_vertex(pipeline_json: str, project: str, region: str, bucket: str, service_account: Optional[str] = None,
+                  enable_caching: bool = True, pipeline_name: str = PIPELINE_NAME):
+    """Submits a compiled pipeline JSON as a Vertex AI PipelineJob; returns the job (not waited for)."""
+    from google.cloud import aiplatform
+
+    aiplatform.init(project=project, location=region, staging_bucket=bucket_paths(bucket, pipeline_name)["temp"])
+    job = aiplatform.PipelineJob(display_name=pipeline_name, template_path=pipeline_json,
+                                 pipeline_root=bucket_paths(bucket, pipeline_name)["pipeline_root"],
+                                 enable_caching=enable_caching)
+    job.submit(service_account=service_account)
+    return job

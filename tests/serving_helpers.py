@@ -1,0 +1,37 @@
+"""A tiny trained FAME export shared by the export, serving and load_model tests (one export per
+pytest process: saving takes a while). The model learns next = prev % 20 + 1 over ids "1".."20"
+plus ten never-seen items, so its top recommendation is predictable."""
+
+import functools
+import tempfile
+
+from fame_tf import FameConfig
+from fame_tf.data import leave_one_out
+from fame_tf.export import export_version
+from fame_tf.training import build_model, train_dataset
+
+from conftest import rule_sequences
+
+K = 10
+CONFIG = FameConfig(num_items=30, hidden_size=16, num_heads=4, num_experts=2, max_len=12, dropout=0.0,
+                    attention_dropout=0.0, learning_rate=1e-2, seed=1)
+
+
+@functools.lru_cache(maxsize=None)
+def trained():
+    """(model, vocabulary) of a tiny model trained for a few seconds on the rule."""
+    sequences = rule_sequences(num_users=150, num_items=20)
+    sequences["cold"] = [str(i) for i in range(21, 31)]  # items 21..30 exist but are never a target
+    split = leave_one_out(sequences, max_len=CONFIG.max_len)
+    model = build_model(CONFIG.replace(num_items=split.num_items))
+    model.fit(train_dataset(split, 32, 0), epochs=6, verbose=0)
+    return model, list(split.vocab.items)
+
+
+@functools.lru_cache(maxsize=None)
+def exported_base() -> str:
+    """A model base path with version 1 of the tiny FAME export."""
+    model, vocabulary = trained()
+    base = tempfile.mkdtemp(prefix="fame-serving-")
+    export_version(model, vocabulary, base, version=1, k=K)
+    return base

@@ -1,0 +1,184 @@
+"""The TFX pipeline, run for real (LocalDagRunner, DirectRunner Beam, TensorFlow Transform, TF) on a
+tiny generated interaction log whose next item follows a rule, so a trained model is far above
+chance. The end-to-end runs share one output directory and run in order: first run, cached re-run,
+worse model."""
+
+import csv
+import json
+import os
+import random
+
+import pytest
+
+import pipeline  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
+from conftest import rule_sequences
+from fame_tf import FameConfig, tf
+from fame_tf.config import ConfigError
+from pipeline.convert import prepare_input, sequences_to_csv
+from pipeline.evaluator import decide
+from pipeline.leave_one_out import split_user
+from pipeline.local_runner import paths, run_local
+from pipeline.trainer import TrainerSettings
+from pipeline.validation import DataValidationError
+from pipeline.vertex_runner import compile_vertex
+
+NUM_ITEMS = 40
+COMPONENTS = {"CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "LeaveOneOutSplit",
+              "SequenceSchemaGen", "Transform", "Trainer", "RankingEvaluator", "Pusher"}
+NODES = COMPONENTS | {"LatestBlessedModelResolver"}  # a resolver has an execution, but no artifacts
+UPSTREAM_OF_EVALUATOR = COMPONENTS - {"RankingEvaluator", "Pusher"}
+TINY = FameConfig(hidden_size=16, num_heads=2, num_experts=2, num_layers=1, max_len=10, epochs=4, patience=3,
+                  batch_size=32, learning_rate=5e-3, dropout=0.1, attention_dropout=0.1)
+THRESHOLD = 0.3
+
+
+def write_interactions(path, rows, header=("user_id", "item_id", "timestamp")):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def rule_rows(num_users=200):
+    """Interactions in shuffled file order: only the timestamps give each user's order."""
+    rows = [(f"u{user}", f"item{item}", 1_000_000 + 60 * step)
+            for user, items in rule_sequences(num_users, NUM_ITEMS, min_len=5, max_len=10).items()
+            for step, item in enumerate(items)]
+    random.Random(0).shuffle(rows)
+    return rows
+
+
+def chance_ndcg_at_10(num_items):
+    return sum(1.0 / tf.math.log(float(rank + 2)).numpy() * tf.math.log(2.0).numpy() for rank in range(10)) / num_items
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pipeline")
+    write_interactions(str(root / "data" / "interactions.csv"), rule_rows())
+    return root
+
+
+@pytest.fixture(scope="module")
+def first_run(workdir):
+    return run_local(str(workdir / "data"), str(workdir / "out"), TrainerSettings(model=TINY, top_k=20),
+                     min_ndcg_at_10=THRESHOLD)
+
+
+def versions(workdir):
+    return sorted(os.listdir(paths(str(workdir / "out"))["serving"]))
+
+
+def test_first_run_trains_blesses_and_pushes_a_version(workdir, first_run):
+    assert set(first_run["components"]) == NODES
+    assert {node["state"] for node in first_run["components"].values()} == {"COMPLETE"}
+    root = paths(str(workdir / "out"))["pipeline_root"]
+    for component in COMPONENTS:  # every component wrote its output artifacts
+        files = [f for _, _, names in os.walk(os.path.join(root, component)) for f in names]
+        assert files, component
+    metrics = first_run["evaluation"]["metrics"]
+    assert first_run["evaluation"]["test_users"] == 200
+    assert metrics["ndcg@10"] > max(THRESHOLD, 3 * chance_ndcg_at_10(NUM_ITEMS))
+    assert first_run["blessed"] and "no blessed model yet" in first_run["reason"]
+    (version,) = versions(workdir)
+    assert version.isdigit() and first_run["pushed_to"] == os.path.join(first_run["serving_model_base_path"], version)
+    assert os.path.exists(os.path.join(first_run["pushed_to"], "saved_model.pb"))
+
+
+def test_pushed_model_takes_and_returns_raw_item_ids(first_run):
+    serve = tf.saved_model.load(first_run["pushed_to"]).signatures["serving_default"]
+    out = serve(history=tf.constant([["item7", "item8", "item9"], ["", "item39", "item40"]]))
+    top = [[item.decode() for item in row] for row in out["item_ids"].numpy()]
+    assert all(item.startswith("item") for row in top for item in row)
+    assert "item10" in top[0][:3] and "item1" in top[1][:3]  # the rule's next items
+
+
+def test_second_run_with_unchanged_inputs_is_served_from_the_cache(workdir, first_run):
+    again = run_local(str(workdir / "data"), str(workdir / "out"), TrainerSettings(model=TINY, top_k=20),
+                      min_ndcg_at_10=THRESHOLD)
+    states = {name: node["state"] for name, node in again["components"].items()}
+    assert {states[name] for name in UPSTREAM_OF_EVALUATOR} == {"CACHED"}
+    # The evaluator sees a new baseline (the first run's model, which is this very model): it does
+    # not bless it again, so the same model is not pushed twice.
+    assert not again["blessed"] and "already the latest blessed model" in again["reason"]
+    assert not again["pushed"] and len(versions(workdir)) == 1
+
+
+def test_a_worse_model_is_not_blessed_or_pushed(workdir, first_run):
+    worse = TINY.replace(epochs=1, learning_rate=1e-6)
+    report = run_local(str(workdir / "data"), str(workdir / "out"), TrainerSettings(model=worse, top_k=20),
+                       min_ndcg_at_10=0.0)  # only the comparison with the blessed model can refuse it
+    assert report["components"]["Trainer"]["state"] == "COMPLETE"
+    assert report["components"]["Transform"]["state"] == "CACHED"
+    assert report["evaluation"]["baseline_metrics"]["ndcg@10"] == pytest.approx(first_run["evaluation"]["metrics"]["ndcg@10"])
+    assert not report["blessed"] and "regresses against the blessed model" in report["reason"]
+    assert not report["pushed"] and len(versions(workdir)) == 1
+
+
+def test_bad_csv_stops_the_run_at_validation_naming_the_columns(tmp_path):
+    rows = [(f"u{n % 20}", f"{1000 + n}" if n != 7 else "yesterday") for n in range(100)]
+    write_interactions(str(tmp_path / "data" / "interactions.csv"), rows, header=("user_id", "timestamp"))
+    with pytest.raises(DataValidationError) as error:
+        run_local(str(tmp_path / "data"), str(tmp_path / "out"), TrainerSettings(model=TINY, top_k=20))
+    message = str(error.value)
+    assert "feature 'item_id'" in message and "missing" in message.lower()
+    assert "feature 'timestamp'" in message and "INT" in message
+    assert not os.path.exists(paths(str(tmp_path / "out"))["serving"])
+
+
+def test_vertex_pipeline_json_compiles_offline_with_the_image(tmp_path):
+    image = "europe-west4-docker.pkg.dev/my-project/ml/fame-tf:1.0"
+    path = compile_vertex(str(tmp_path / "fame.json"), image, "my-bucket", TrainerSettings(model=TINY, top_k=20),
+                          beam_pipeline_args=["--runner=DataflowRunner"])
+    spec = json.load(open(path))["pipelineSpec"]
+    assert COMPONENTS <= set(spec["root"]["dag"]["tasks"])
+    containers = {name: executor["container"] for name, executor in spec["deploymentSpec"]["executors"].items()
+                  if "container" in executor}
+    assert {name.replace("_executor", "") for name in containers} == COMPONENTS
+    assert {c["image"] for c in containers.values()} == {image}
+    text = json.dumps(spec)
+    assert "gs://my-bucket/fame/serving_model/fame" in text and "--runner=DataflowRunner" in text
+    assert "pipeline.trainer.run_fn" in text and "/fame-tf/pipeline/schemas/interactions.pbtxt" in text
+
+
+# -- the pieces, without a pipeline ----------------------------------------------------------------
+def test_split_user_orders_by_time_and_drops_short_users():
+    events = [(30, b"c"), (10, b"a"), (40, b"d"), (20, b"b")]
+    out = {tagged.tag: tf.train.Example.FromString(tagged.value).features.feature["items"].bytes_list.value
+           for tagged in split_user((b"u", events))}
+    assert out == {"train": [b"a", b"b"], "eval": [b"a", b"b", b"c"], "test": [b"a", b"b", b"c", b"d"]}
+    assert [t.tag for t in split_user((b"u", events[:3]))] == ["eval", "test"]  # no training pair
+    assert list(split_user((b"u", events[:2]))) == []
+
+
+def test_decide_threshold_then_no_regression():
+    assert decide({"ndcg@10": 0.05}, None, 0.1, False)[0] is False
+    assert decide({"ndcg@10": 0.2}, None, 0.1, False)[0] is True
+    assert decide({"ndcg@10": 0.2}, {"ndcg@10": 0.3}, 0.1, False)[0] is False
+    assert decide({"ndcg@10": 0.3}, {"ndcg@10": 0.3}, 0.1, False)[0] is True
+    assert decide({"ndcg@10": 0.9}, {"ndcg@10": 0.9}, 0.1, True)[0] is False
+
+
+def test_trainer_settings_are_validated_from_custom_config():
+    settings = TrainerSettings(model=TINY, top_k=20)
+    assert TrainerSettings.from_custom_config(json.loads(json.dumps(settings.to_custom_config()))) == settings
+    with pytest.raises(ConfigError, match="num_heds"):
+        TrainerSettings.from_custom_config({"model": {"num_heds": 2}})
+    with pytest.raises(ConfigError, match="hidden_size"):
+        TrainerSettings.from_custom_config({"model": {"hidden_size": 30, "num_heads": 4}})
+    with pytest.raises(ConfigError, match="top_k"):
+        TrainerSettings(top_k=5)
+
+
+def test_sequence_text_becomes_the_same_csv_and_is_not_rewritten(tmp_path):
+    text = tmp_path / "seq.txt"
+    text.write_text("u1 a b c\nu2 b c d e\n")
+    base, pattern = prepare_input(str(text), str(tmp_path / "input"))
+    csv_path = os.path.join(base, pattern)
+    with open(csv_path) as handle:
+        assert handle.read() == sequences_to_csv({"u1": ["a", "b", "c"], "u2": ["b", "c", "d", "e"]})
+    assert open(csv_path).read().splitlines()[:2] == ["user_id,item_id,timestamp", "u1,a,0"]
+    stamp = os.stat(csv_path).st_mtime_ns
+    assert prepare_input(str(text), str(tmp_path / "input")) == (base, pattern)
+    assert os.stat(csv_path).st_mtime_ns == stamp  # unchanged input keeps ExampleGen's cache valid

@@ -1,0 +1,125 @@
+"""The local server beyond the REST contract: version polling and atomic swaps, labels, limits,
+and the bind address. Real HTTP on 127.0.0.1 with ephemeral ports, real SavedModels."""
+
+import os
+import shutil
+import threading
+import time
+
+import pytest
+import requests
+
+from serving.server import serve
+from serving_helpers import exported_base
+
+HISTORY = {"instances": [["3", "4", "5"]]}
+
+
+def _push(base, version, complete=True):
+    """Copies the tiny export into base/<version> the way a Pusher does: saved_model.pb last."""
+    target = os.path.join(base, str(version))
+    shutil.copytree(os.path.join(exported_base(), "1"), target, ignore=shutil.ignore_patterns("saved_model.pb"))
+    if complete:
+        shutil.copy(os.path.join(exported_base(), "1", "saved_model.pb"), target)
+
+
+def _served_versions(url):
+    return [s["version"] for s in requests.get(url + "/v1/models/fame").json()["model_version_status"]]
+
+
+def _latest(url):
+    return requests.get(url + "/v1/models/fame/metadata").json()["model_spec"]["version"]
+
+
+def _wait_for(condition, seconds=60):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+@pytest.fixture
+def base(tmp_path):
+    _push(str(tmp_path), 1)
+    return str(tmp_path)
+
+
+@pytest.fixture
+def server(base):
+    server = serve(base, port=0, poll_seconds=0.1, labels={"stable": 1}).start()
+    yield server
+    server.stop()
+
+
+def test_binds_loopback_by_default(server):
+    assert server.http.server_address[0] == "127.0.0.1"
+
+
+def test_incomplete_version_is_not_loaded_until_saved_model_pb_arrives(server, base):
+    _push(base, 2, complete=False)
+    time.sleep(0.5)
+    assert _served_versions(server.url) == ["1"]
+    shutil.copy(os.path.join(exported_base(), "1", "saved_model.pb"), os.path.join(base, "2"))
+    _wait_for(lambda: _latest(server.url) == "2")
+    assert _served_versions(server.url) == ["2", "1"]  # the "stable" label keeps version 1
+    assert requests.get(server.url + "/v1/models/fame/labels/stable").json()["model_version_status"][0]["version"] == "1"
+    assert requests.post(server.url + "/v1/models/fame/labels/nope:predict", json=HISTORY).status_code == 400
+
+
+def test_broken_version_is_skipped_and_the_old_one_kept(server, base):
+    os.makedirs(os.path.join(base, "3"))
+    with open(os.path.join(base, "3", "saved_model.pb"), "wb") as handle:
+        handle.write(b"not a SavedModel")
+    time.sleep(1.0)
+    assert _served_versions(server.url) == ["1"]
+    assert requests.post(server.url + "/v1/models/fame:predict", json=HISTORY).status_code == 200
+
+
+def test_no_request_fails_while_a_new_version_is_pushed_and_the_old_one_deleted(server, base):
+    results, stop = [], threading.Event()
+
+    def load():
+        session = requests.Session()
+        while not stop.is_set():
+            response = session.post(server.url + "/v1/models/fame:predict", json=HISTORY)
+            results.append((response.status_code, response.json()["predictions"][0]["item_ids"][0]))
+
+    workers = [threading.Thread(target=load) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    time.sleep(0.5)
+    _push(base, 2)
+    _wait_for(lambda: _latest(server.url) == "2")
+    shutil.rmtree(os.path.join(base, "1"))  # the labelled version too: it can no longer be served
+    _wait_for(lambda: _served_versions(server.url) == ["2"])
+    time.sleep(0.3)
+    stop.set()
+    for worker in workers:
+        worker.join()
+    assert len(results) > 20
+    assert {status for status, _ in results} == {200} and {top for _, top in results} == {"6"}
+    assert requests.get(server.url + "/v1/models/fame/labels/stable").status_code == 404
+
+
+def test_request_body_and_batch_size_are_bounded(base):
+    server = serve(base, port=0, max_body_bytes=2000, max_batch_size=2).start()
+    try:
+        url = server.url + "/v1/models/fame:predict"
+        too_big = requests.post(url, json={"instances": [["x" * 3000]]})
+        assert too_big.status_code == 413 and "limit" in too_big.json()["error"]
+        too_many = requests.post(url, json={"instances": [["3"], ["4"], ["5"]]})
+        assert too_many.status_code == 400 and "batch size 3" in too_many.json()["error"]
+        assert requests.post(url, json={"instances": [["3"], ["4"]]}).status_code == 200
+        chunked = requests.post(url, data=iter([b'{"instances": [["3"]]}']))  # no Content-Length
+        assert chunked.status_code == 411 and chunked.json()["error"]
+    finally:
+        server.stop()
+
+
+def test_wrong_method_and_malformed_paths(server):
+    assert requests.get(server.url + "/v1/models/fame:predict").status_code == 404
+    assert requests.post(server.url + "/v1/models/fame/versions/x:predict", json=HISTORY).status_code == 404
+    classify = requests.post(server.url + "/v1/models/fame:classify", json={"examples": []})
+    assert classify.status_code == 400 and "predict" in classify.json()["error"]
