@@ -29,7 +29,7 @@ def beauty_export(run_dir: str | None = None, data: str = "data/beauty", k: int 
         vocabulary = load_split(os.path.join(ROOT, data), FameConfig().max_len).vocab.items
         model = FameModel(FameConfig(num_items=len(vocabulary)))
         model.build()
-    if not any(name.isdigit() for name in os.listdir(base)) if os.path.isdir(base) else True:
+    if not os.path.isdir(os.path.join(base, "1")):
         export_version(model, vocabulary, base, version=1, k=k)
     return base, vocabulary
 

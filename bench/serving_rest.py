@@ -20,7 +20,7 @@ from serving_common import WORK, beauty_export, histories, machine, percentiles,
 
 
 def load(url, bodies, concurrency, seconds):
-    """Posts from ``concurrency`` threads for ``seconds``."""
+    """Posts from ``concurrency`` threads (one keep-alive connection each) for ``seconds``."""
     latencies, errors, stop = [], [], time.time() + seconds
 
     def worker(offset):
@@ -60,6 +60,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", help="trained run directory (default: untrained model, same shapes)")
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--no-batching", action="store_true", help="serve without server-side batching")
     args = parser.parse_args()
 
     load_before = machine()
@@ -68,7 +69,8 @@ def main():
     shutil.rmtree(base, ignore_errors=True)
     push(os.path.join(exported, "1"), base, 1)
     fame_tf = os.path.join(os.path.dirname(sys.executable), "fame-tf")
-    server = subprocess.Popen([fame_tf, "serve", "--model-base-path", base, "--port", "0"],
+    batching = "--no-batching" if args.no_batching else "--batching"
+    server = subprocess.Popen([fame_tf, "serve", "--model-base-path", base, "--port", "0", batching],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         url = server.stdout.readline().split(" on ")[-1].strip()
@@ -106,8 +108,8 @@ def main():
     write("serving_rest.json", {
         "model": args.run or "untrained, default FameConfig (d=64, 2 layers, H=4, N=4, max_len=50)",
         "catalogue_items": len(vocabulary), "k": 100, "history_length": 50,
-        "server": "fame-tf serve (werkzeug threaded; a new connection per request), separate process",
-        "load_generator": "this process: Python threads, one requests.Session each, row format",
+        "server": f"fame-tf serve {batching} (threaded, HTTP/1.1 keep-alive), separate process",
+        "load_generator": "this process: Python threads, one keep-alive requests.Session each, row format",
         **results, "machine_before": load_before, "machine_after": machine(),
     })
 

@@ -145,17 +145,23 @@ def export(run_dir, base_path, version, k):
 @click.option("--label", "labels", multiple=True, help="NAME=VERSION, e.g. stable=1700000000 (repeatable).")
 @click.option("--max-batch-size", default=1024, show_default=True)
 @click.option("--max-body-bytes", default=4 * 1024 * 1024, show_default=True)
+@click.option("--batching/--no-batching", default=True, show_default=True,
+              help="Merge requests that queue up while the model is busy into one batch.")
 def serve(model_base_path, model_name, host, port, poll_seconds, policy, versions, labels, max_batch_size,
-          max_body_bytes):
+          max_body_bytes, batching):
     """Serve MODEL_BASE_PATH with TensorFlow Serving's REST API (for development and tests)."""
+    import logging
+
     from serving.server import serve as make_server
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")  # loads, errors
     try:
         parsed = {name: int(number) for name, number in (label.split("=", 1) for label in labels)}
     except ValueError as error:
         raise click.BadParameter("labels are NAME=VERSION", param_hint="--label") from error
     server = make_server(model_base_path, model_name, host, port, poll_seconds, policy=policy, versions=versions,
-                         labels=parsed, max_batch_size=max_batch_size, max_body_bytes=max_body_bytes)
+                         labels=parsed, max_batch_size=max_batch_size, max_body_bytes=max_body_bytes,
+                         batching=batching)
     click.echo(f"serving {model_name} from {model_base_path} on {server.url}")
     try:
         server.serve_forever()
@@ -166,7 +172,10 @@ def serve(model_base_path, model_name, host, port, poll_seconds, policy, version
 # -- pipeline ---------------------------------------------------------------------------------------
 @main.group(name="pipeline")
 def pipeline_group():
-    """The TFX pipeline: run it locally, or compile and submit it to Vertex AI."""
+    """The TFX pipeline: run it locally, or compile and submit it to Vertex AI.
+
+    Training stops after 12 epochs (the pipeline's budget) unless --epochs or --config says
+    otherwise; early stopping still applies."""
 
 
 def pipeline_options(command):

@@ -67,6 +67,9 @@ def create_pipeline(
         # The test sequences are the users' whole sequences: the vocabulary is the whole catalogue,
         # as in fame_tf.data.leave_one_out.
         splits_config=tfx.proto.SplitsConfig(analyze=[TEST], transform=list(SPLITS)),
+        # StatisticsGen and the validator already cover the raw interactions; statistics of the
+        # sequences before and after the vocabulary would cost more than the transform itself.
+        disable_statistics=True,
     )
     trainer = tfx.components.Trainer(
         run_fn="pipeline.trainer.run_fn",

@@ -5,7 +5,8 @@
 argument, 404 unknown model/version, 500 internal), paths outside ``/v1/`` give 404 with an empty
 body. Beyond TF Serving: request bodies over ``max_body_bytes`` get 413 and batches over
 ``max_batch_size`` get 400, and a body must come with a Content-Length (411). Binds 127.0.0.1
-unless told otherwise. Standard library HTTP (threaded, HTTP/1.1 keep-alive), JSON only.
+unless told otherwise. Standard library HTTP (threaded, HTTP/1.1 keep-alive), JSON only;
+concurrent predict calls are batched (``serving.batching``) unless ``batching=False``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Optional, Tuple
 from urllib.parse import urlsplit
 
 from fame_tf._keras import tf
+from serving.batching import Batcher
 from serving.codec import InvalidArgument, decode_request, encode_response
 from serving.models import ModelManager, ServableNotFound, UnknownLabel
 
@@ -48,8 +50,9 @@ class RestApp:
     """Routes TF Serving REST paths to a ``ModelManager``; independent of the HTTP server."""
 
     def __init__(self, manager: ModelManager, max_body_bytes: int = MAX_BODY_BYTES,
-                 max_batch_size: int = MAX_BATCH_SIZE):
+                 max_batch_size: int = MAX_BATCH_SIZE, batching: bool = True):
         self.manager, self.max_body_bytes, self.max_batch_size = manager, max_body_bytes, max_batch_size
+        self.batcher = Batcher(max_batch_size) if batching else None
 
     def handle(self, method: str, path: str, body: bytes) -> Answer:
         if not path.startswith("/v1/"):
@@ -112,7 +115,12 @@ class RestApp:
             raise InvalidArgument(f'Serving signature name: "{name}" not found in signature def')
         function = servable.signatures[name]
         tensors, row_format = decode_request(body, function.structured_input_signature[1], self.max_batch_size)
-        return _ok(encode_response(function(**tensors), row_format))
+        outputs = self.batcher(function, tensors) if self.batcher else function(**tensors)
+        return _ok(encode_response(outputs, row_format))
+
+    def close(self) -> None:
+        if self.batcher:
+            self.batcher.close()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -174,6 +182,7 @@ class Server:
     def stop(self) -> None:
         self.http.shutdown()
         self.http.server_close()
+        self.app.close()
         self.app.manager.stop()
         if self._thread is not None:
             self._thread.join()
@@ -183,7 +192,7 @@ def serve(base_path: str, model_name: str = "fame", host: str = "127.0.0.1", por
           poll_seconds: float = 1.0, **options) -> Server:
     """Starts a manager polling ``base_path`` and a server for it (not yet serving: call
     ``start()`` for a background thread or ``serve_forever()``). ``options`` go to ``ModelManager``
-    (policy, versions, labels) and ``RestApp`` (max_body_bytes, max_batch_size)."""
-    app_options = {k: options.pop(k) for k in ("max_body_bytes", "max_batch_size") if k in options}
+    (policy, versions, labels) and ``RestApp`` (max_body_bytes, max_batch_size, batching)."""
+    app_options = {k: options.pop(k) for k in ("max_body_bytes", "max_batch_size", "batching") if k in options}
     manager = ModelManager(model_name, base_path, poll_seconds, **options).start()
     return Server(RestApp(manager, **app_options), host, port)

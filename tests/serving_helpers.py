@@ -1,8 +1,10 @@
 """A tiny trained FAME export shared by the export, serving and load_model tests (one export per
-pytest process: saving takes a while). The model learns next = prev % 20 + 1 over ids "1".."20"
-plus ten never-seen items, so its top recommendation is predictable."""
+pytest process: saving takes a while). The model learns next = prev % 20 + 1 over ids "1".."20",
+so its top recommendation is predictable; one extra user brings the catalogue to CONFIG's 30 items."""
 
+import atexit
 import functools
+import shutil
 import tempfile
 
 from fame_tf import FameConfig
@@ -21,7 +23,7 @@ CONFIG = FameConfig(num_items=30, hidden_size=16, num_heads=4, num_experts=2, ma
 def trained():
     """(model, vocabulary) of a tiny model trained for a few seconds on the rule."""
     sequences = rule_sequences(num_users=150, num_items=20)
-    sequences["cold"] = [str(i) for i in range(21, 31)]  # items 21..30 exist but are never a target
+    sequences["rare"] = [str(i) for i in range(21, 31)]
     split = leave_one_out(sequences, max_len=CONFIG.max_len)
     model = build_model(CONFIG.replace(num_items=split.num_items))
     model.fit(train_dataset(split, 32, 0), epochs=6, verbose=0)
@@ -33,5 +35,6 @@ def exported_base() -> str:
     """A model base path with version 1 of the tiny FAME export."""
     model, vocabulary = trained()
     base = tempfile.mkdtemp(prefix="fame-serving-")
+    atexit.register(shutil.rmtree, base, True)
     export_version(model, vocabulary, base, version=1, k=K)
     return base

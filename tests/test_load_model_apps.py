@@ -1,5 +1,5 @@
 """Apps load the export in their own processes: a tf-keras app with ``load_model`` (after
-``import fame_tf.export``, which registers the classes) and a Keras 3 app with ``TFSMLayer``
+``import fame_tf``, which registers the classes) and a Keras 3 app with ``TFSMLayer``
 (nothing of ours imported). Both must answer exactly what the ``serving_default`` signature does."""
 
 import json
@@ -17,7 +17,7 @@ HISTORIES = [["3", "4", "5"], ["", "nope", "19"]]
 
 TF_KERAS_APP = """
 import json, sys
-import fame_tf.export  # registers FameRecommender and the FAME layers
+import fame_tf  # registers FameRecommender and the FAME layers
 import tf_keras
 import tensorflow as tf
 model = tf_keras.models.load_model(sys.argv[1])

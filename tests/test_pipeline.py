@@ -142,6 +142,30 @@ def test_vertex_pipeline_json_compiles_offline_with_the_image(tmp_path):
     assert "pipeline.trainer.run_fn" in text and "/fame-tf/pipeline/schemas/interactions.pbtxt" in text
 
 
+def trainer_custom_config(pipeline_json):
+    task = json.load(open(pipeline_json))["pipelineSpec"]["root"]["dag"]["tasks"]["Trainer"]
+    return json.loads(task["inputs"]["parameters"]["custom_config"]["runtimeValue"]["constantValue"]["stringValue"])
+
+
+def test_cli_compiles_with_dataflow_flags_and_validated_trainer_settings(tmp_path):
+    from click.testing import CliRunner
+
+    from fame_tf.cli import main
+
+    image, out = "gcr.io/my-project/fame-tf:2", str(tmp_path / "p.json")
+    args = ["pipeline", "compile", "--image", image, "--bucket", "gs://b", "--output-file", out, "--heads", "2"]
+    result = CliRunner().invoke(main, args + ["--dataflow", "--project", "p", "--region", "europe-west4"])
+    assert result.exit_code == 0, result.output
+    text = open(out).read()
+    assert "--runner=DataflowRunner" in text and f"--sdk_container_image={image}" in text
+    assert "--temp_location=gs://b/fame/tmp" in text
+    settings = TrainerSettings.from_custom_config(trainer_custom_config(out))
+    assert settings.model.num_heads == 2 and settings.model.epochs == 12  # the pipeline's training budget
+    refused = CliRunner().invoke(main, args + ["--hidden-size", "31"])
+    assert refused.exit_code != 0 and "hidden_size=31" in refused.output
+    assert "--dataflow needs --project" in CliRunner().invoke(main, args + ["--dataflow"]).output
+
+
 # -- the pieces, without a pipeline ----------------------------------------------------------------
 def test_split_user_orders_by_time_and_drops_short_users():
     events = [(30, b"c"), (10, b"a"), (40, b"d"), (20, b"b")]

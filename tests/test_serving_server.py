@@ -103,6 +103,25 @@ def test_no_request_fails_while_a_new_version_is_pushed_and_the_old_one_deleted(
     assert requests.get(server.url + "/v1/models/fame/labels/stable").status_code == 404
 
 
+def test_concurrent_requests_batched_together_get_their_own_answers(server):
+    histories = [[str(i % 20 + 1) for i in range(start, start + length)] for start in range(1, 9) for length in (1, 5, 11)]
+    url = server.url + "/v1/models/fame:predict"
+    alone = [requests.post(url, json={"instances": [h]}).json()["predictions"][0] for h in histories]
+    together = [None] * len(histories)
+
+    def ask(i):
+        together[i] = requests.post(url, json={"instances": [histories[i]]}).json()["predictions"][0]
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(histories))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for one, other in zip(alone, together):
+        assert one["item_ids"][:3] == other["item_ids"][:3]
+        assert one["scores"] == pytest.approx(other["scores"], rel=1e-4, abs=1e-5)
+
+
 def test_request_body_and_batch_size_are_bounded(base):
     server = serve(base, port=0, max_body_bytes=2000, max_batch_size=2).start()
     try:
