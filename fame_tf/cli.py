@@ -174,7 +174,7 @@ def serve(model_base_path, model_name, host, port, poll_seconds, policy, version
 def pipeline_group():
     """The TFX pipeline: run it locally, or compile and submit it to Vertex AI.
 
-    Training stops after 12 epochs (the pipeline's budget) unless --epochs or --config says
+    Training stops after 10 epochs (the pipeline's budget) unless --epochs or --config says
     otherwise; early stopping still applies."""
 
 

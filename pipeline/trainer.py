@@ -24,7 +24,7 @@ from pipeline.transform import ITEM_IDS, VOCABULARY
 DISTRIBUTIONS = ("auto", "default", "mirrored")
 # The pipeline's training budget: the README's bundled-data run must finish within 20 minutes on
 # 2 cores, so training stops after this many epochs (or earlier, by early stopping).
-DEFAULT_EPOCHS = 12
+DEFAULT_EPOCHS = 10
 
 
 @dataclasses.dataclass(frozen=True)
