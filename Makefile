@@ -3,7 +3,7 @@
 
 run:
 	@tools/ensure_venv.sh
-	.venv/bin/fame-tf train --data data/beauty --output runs/beauty-fame
+	.venv/bin/fame-tf pipeline run --data data/beauty --output runs/pipeline
 
 test:
 	@tools/ensure_venv.sh

@@ -40,8 +40,6 @@ def create_pipeline(
     ``serving_model_dir/<unix-seconds>/``. ``schema_dir`` is where the curated schemas are at run
     time (another path inside a container). ``beam_pipeline_args`` come after the in-memory
     DirectRunner defaults, so they can override them (e.g. ``--runner=DataflowRunner ...``)."""
-    if not isinstance(trainer_settings, TrainerSettings):
-        raise TypeError("trainer_settings must be a pipeline.trainer.TrainerSettings")
     if not 0.0 <= min_ndcg_at_10 <= 1.0:
         raise ValueError(f"min_ndcg_at_10={min_ndcg_at_10} is not allowed; it must be in [0, 1]")
 
