@@ -43,8 +43,9 @@ def config_options(command):
                         help="JSON file with config fields; options given on the command line win.")(command)
 
 
-def _config_from(config_file, options) -> FameConfig:
-    values = {}
+def _config_from(config_file, options, defaults=None) -> FameConfig:
+    """``defaults``, then the --config file, then the options given on the command line."""
+    values = dict(defaults or {})
     if config_file:
         with open(config_file) as handle:
             values = json.load(handle)
@@ -199,13 +200,9 @@ def pipeline_options(command):
 def _trainer_settings(config_file, top_k, distribution, options):
     from pipeline.trainer import DEFAULT_EPOCHS, TrainerSettings
 
-    values = {"epochs": DEFAULT_EPOCHS}
-    if config_file:
-        with open(config_file) as handle:
-            values.update(json.load(handle))
-    values.update({k: v for k, v in options.items() if v is not None})
     try:
-        return TrainerSettings(model=FameConfig.from_dict(values), top_k=top_k, distribution=distribution)
+        config = _config_from(config_file, options, defaults={"epochs": DEFAULT_EPOCHS})
+        return TrainerSettings(model=config, top_k=top_k, distribution=distribution)
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
 

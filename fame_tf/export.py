@@ -78,16 +78,11 @@ class FameRecommender(keras.Model):
         self.candidates = self.add_weight(name="candidates", shape=candidates.shape, trainable=False,
                                           initializer="zeros")
         self.candidates.assign(candidates)
-        self.not_padding = tf.range(model.vocab_size) != PADDING_ID
 
     def call(self, history, exclude_history: bool = False) -> Dict[str, tf.Tensor]:
         ids = tf.cast(self.lookup(history), tf.int32)
         outputs = self.model(compact_history(ids, self.model.config.max_len), training=False)
-        if self.model.is_facet and self.model.config.fusion == "mixture":
-            scores = self.model.score_outputs(outputs)  # per-head softmaxes: no single matrix product
-        else:
-            scores = tf.where(self.not_padding, tf.matmul(outputs["query"], self.candidates, transpose_b=True),
-                              _EXCLUDED)
+        scores = self.model.score_outputs(outputs, self.candidates)
         if exclude_history:
             rows = tf.broadcast_to(tf.range(tf.shape(ids)[0])[:, None], tf.shape(ids))
             seen = tf.reshape(tf.stack([rows, ids], axis=-1), [-1, 2])

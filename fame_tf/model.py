@@ -103,11 +103,13 @@ class FameModel(tfrs.Model):
         return {name: value[:, -1] for name, value in outputs.items()}
 
     # -- scoring ----------------------------------------------------------------------------------
-    def score_outputs(self, outputs: Dict[str, tf.Tensor]) -> tf.Tensor:
+    def score_outputs(self, outputs: Dict[str, tf.Tensor], candidates: Optional[tf.Tensor] = None) -> tf.Tensor:
         """Scores [M, num_items + 1] of every item for per-sequence ``outputs`` (from ``call`` or
         masked positions of ``encode``); padding scores -1e9. With ``fusion="mixture"`` they are
-        log-probabilities of the mixture of per-head softmaxes."""
-        candidates = self.candidates()
+        log-probabilities of the mixture of per-head softmaxes. ``candidates`` defaults to
+        ``self.candidates()``; a server passes a precomputed copy."""
+        if candidates is None:
+            candidates = self.candidates()
         not_padding = tf.range(self.vocab_size) != PADDING_ID
         if self.is_facet and self.config.fusion == "mixture":
             h, e = self.config.num_heads, self.config.head_size
