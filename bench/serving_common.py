@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 
 import numpy as np
@@ -15,7 +16,7 @@ RESULTS = os.path.join(ROOT, "bench", "results")
 
 
 def beauty_export(run_dir: str | None = None, data: str = "data/beauty", k: int = 100) -> tuple[str, list]:
-    """(model base path with one version, vocabulary), exported on first use and reused after."""
+    """(model base path with one version, vocabulary), exported afresh so it is the current code's."""
     from fame_tf import FameConfig, FameModel, keras
     from fame_tf.data import load_split
     from fame_tf.export import export_version
@@ -29,8 +30,8 @@ def beauty_export(run_dir: str | None = None, data: str = "data/beauty", k: int 
         vocabulary = load_split(os.path.join(ROOT, data), FameConfig().max_len).vocab.items
         model = FameModel(FameConfig(num_items=len(vocabulary)))
         model.build()
-    if not os.path.isdir(os.path.join(base, "1")):
-        export_version(model, vocabulary, base, version=1, k=k)
+    shutil.rmtree(base, ignore_errors=True)
+    export_version(model, vocabulary, base, version=1, k=k)
     return base, vocabulary
 
 

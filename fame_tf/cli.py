@@ -148,12 +148,20 @@ def export(run_dir, base_path, version, k):
 @click.option("--max-body-bytes", default=4 * 1024 * 1024, show_default=True)
 @click.option("--batching/--no-batching", default=True, show_default=True,
               help="Merge requests that queue up while the model is busy into one batch.")
+@click.option("--intra-op-threads", default=1, show_default=True,
+              help="Threads inside one TF op (TF Serving's --tensorflow_intra_op_parallelism); 0: TF's choice.")
+@click.option("--inter-op-threads", default=1, show_default=True,
+              help="TF ops run in parallel (TF Serving's --tensorflow_inter_op_parallelism); 0: TF's choice.")
 def serve(model_base_path, model_name, host, port, poll_seconds, policy, versions, labels, max_batch_size,
-          max_body_bytes, batching):
+          max_body_bytes, batching, intra_op_threads, inter_op_threads):
     """Serve MODEL_BASE_PATH with TensorFlow Serving's REST API (for development and tests)."""
     import logging
 
+    from fame_tf import tf
     from serving.server import serve as make_server
+
+    tf.config.threading.set_intra_op_parallelism_threads(intra_op_threads)
+    tf.config.threading.set_inter_op_parallelism_threads(inter_op_threads)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")  # loads, errors
     try:

@@ -100,21 +100,26 @@ class ExpertAttention(keras.layers.Layer):
             self.output_bias = self.add_weight(name="output_bias", shape=(d,), initializer="zeros")
         super().build(input_shape)
 
-    def call(self, x, padding_mask, training=None):
-        """``padding_mask`` [B, T] is True at real items."""
+    def call(self, x, padding_mask, training=None, last_only=False):
+        """``padding_mask`` [B, T] is True at real items. ``last_only``: outputs at the last
+        position only ([B, 1, ...]), all a recommendation needs (keys and values still see all T)."""
         e = self.head_size
-        query = tf.einsum("btd,dhne->bthne", x, self.query_kernel) + self.query_bias
+        queries = x[:, -1:] if last_only else x
+        query = tf.einsum("btd,dhne->bthne", queries, self.query_kernel) + self.query_bias
         key = tf.einsum("btd,dhe->bthe", x, self.key_kernel) + self.key_bias
         value = tf.einsum("btd,dhe->bthe", x, self.value_kernel) + self.value_bias
         logits = tf.einsum("bqhne,bkhe->bhnqk", query, key) / math.sqrt(e)
         length = tf.shape(x)[1]
-        causal = tf.linalg.band_part(tf.ones((length, length), tf.bool), -1, 0)
+        key_positions = tf.range(length)
+        query_positions = key_positions[-tf.shape(queries)[1]:]
         # Real keys in the past, and always the position itself: a padded position then depends
         # on nothing but itself (never on later items), and no softmax row is empty.
-        allowed = (causal[None] & padding_mask[:, None, :]) | tf.eye(length, dtype=tf.bool)[None]
+        causal = key_positions[None, :] <= query_positions[:, None]
+        itself = key_positions[None, :] == query_positions[:, None]
+        allowed = (causal[None] & padding_mask[:, None, :]) | itself[None]
         logits += tf.cast(tf.logical_not(allowed), logits.dtype)[:, None, None] * _MASKED
         weights = self.drop(tf.nn.softmax(logits, axis=-1), training=training)
-        experts = tf.einsum("bhnqk,bkhe->bqhne", weights, value)  # [B, T, H, N, e]
+        experts = tf.einsum("bhnqk,bkhe->bqhne", weights, value)  # [B, T or 1, H, N, e]
         if self.num_experts > 1:
             shape = tf.shape(experts)
             stacked = tf.reshape(experts, [shape[0], shape[1], self.num_heads, self.num_experts * e])
@@ -219,12 +224,13 @@ class TransformerBlock(keras.layers.Layer):
         self.ffn_norm.build(inner_shape)
         super().build(input_shape)
 
-    def call(self, x, padding_mask, training=None):
-        attended, router = self.attention(x, padding_mask, training=training)
-        residual = x
+    def call(self, x, padding_mask, training=None, last_only=False):
+        """``last_only``: the last position's output only, [B, 1, ...] (see ``ExpertAttention``)."""
+        attended, router = self.attention(x, padding_mask, training=training, last_only=last_only)
+        residual = x[:, -1:] if last_only else x
         if self.facet_heads:
-            shape = tf.shape(x)
-            residual = tf.reshape(x, [shape[0], shape[1], self.num_heads, -1])
+            shape = tf.shape(residual)
+            residual = tf.reshape(residual, [shape[0], shape[1], self.num_heads, -1])
             if self.head_residual == "none":
                 residual = tf.zeros_like(residual)
         hidden = self.attention_norm(residual + self.drop(attended, training=training))

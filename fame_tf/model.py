@@ -78,14 +78,15 @@ class FameModel(tfrs.Model):
             self(tf.zeros((1, self.config.max_len), tf.int32))
             self.candidates()
 
-    def encode(self, item_ids, training=None) -> Dict[str, tf.Tensor]:
+    def encode(self, item_ids, training=None, last_only=False) -> Dict[str, tf.Tensor]:
         """Outputs at every position: ``query`` [B, T, d]; FAME adds ``heads`` [B, T, H, e],
-        ``gate`` [B, T, H] and ``router`` [B, T, H, N]."""
+        ``gate`` [B, T, H] and ``router`` [B, T, H, N]. ``last_only``: T = 1, the last position,
+        whose last layer then skips the other positions' queries and feed-forward nets."""
         item_ids = tf.cast(item_ids, tf.int32)
         padding_mask = item_ids != PADDING_ID
         x = self.embedding(item_ids, training=training)
-        for block in self.blocks:
-            x, router = block(x, padding_mask, training=training)
+        for i, block in enumerate(self.blocks):
+            x, router = block(x, padding_mask, training=training, last_only=last_only and i == len(self.blocks) - 1)
         if not self.is_facet:
             return {"query": x}
         gate = self.gate(x)
@@ -99,7 +100,7 @@ class FameModel(tfrs.Model):
         return self.item_projection(table) if self.is_facet else table
 
     def call(self, item_ids, training=None) -> Dict[str, tf.Tensor]:
-        outputs = self.encode(item_ids, training=training)
+        outputs = self.encode(item_ids, training=training, last_only=True)
         return {name: value[:, -1] for name, value in outputs.items()}
 
     # -- scoring ----------------------------------------------------------------------------------

@@ -15,22 +15,36 @@ import queue
 import threading
 from typing import Dict, List, Optional
 
-from fame_tf._keras import tf
+import numpy as np
+
+
+Arrays = Dict[str, np.ndarray]
+
+
+def run(function, arrays: Arrays) -> Arrays:
+    """``function(**arrays)`` with NumPy in and out (a signature takes and returns tensors)."""
+    return {name: value.numpy() for name, value in function(**arrays).items()}
 
 
 class _Call:
-    def __init__(self, function, tensors: Dict[str, tf.Tensor]):
-        self.function, self.tensors = function, tensors
-        first = next(iter(tensors.values()), None)
-        self.rows = int(first.shape[0]) if first is not None and first.shape.rank else None  # None: unbatchable
+    def __init__(self, function, arrays: Arrays):
+        self.function, self.arrays = function, arrays
+        first = next(iter(arrays.values()), None)
+        self.rows = first.shape[0] if first is not None and first.ndim else None  # None: unbatchable
         self.done = threading.Event()
-        self.outputs: Optional[Dict[str, tf.Tensor]] = None
+        self.outputs: Optional[Arrays] = None
         self.error: Optional[BaseException] = None
 
 
-def _pad(tensor: tf.Tensor, shape: List[int]) -> tf.Tensor:
-    paddings = [[0, 0]] + [[0, size - have] for size, have in zip(shape[1:], tensor.shape[1:])]
-    return tf.pad(tensor, paddings, constant_values="" if tensor.dtype == tf.string else 0)
+def _merge(parts: List[np.ndarray]) -> np.ndarray:
+    """Stacks along the batch axis, padding the other axes to the longest part."""
+    shape = [sum(p.shape[0] for p in parts)] + [max(dims) for dims in zip(*(p.shape[1:] for p in parts))]
+    merged = np.full(shape, b"" if parts[0].dtype == object else 0, dtype=parts[0].dtype)
+    row = 0
+    for part in parts:
+        merged[(slice(row, row + part.shape[0]),) + tuple(slice(0, n) for n in part.shape[1:])] = part
+        row += part.shape[0]
+    return merged
 
 
 class Batcher:
@@ -40,9 +54,9 @@ class Batcher:
         self._thread = threading.Thread(target=self._run, name="batcher", daemon=True)
         self._thread.start()
 
-    def __call__(self, function, tensors: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
-        """``function(**tensors)``, possibly computed in a batch with other requests."""
-        call = _Call(function, tensors)
+    def __call__(self, function, arrays: Arrays) -> Arrays:
+        """``run(function, arrays)``, possibly computed in a batch with other requests."""
+        call = _Call(function, arrays)
         self._queue.put(call)
         call.done.wait()
         if call.error is not None:
@@ -82,22 +96,19 @@ class Batcher:
     def _execute(batch: List[_Call]) -> None:
         if len(batch) > 1:
             try:
-                merged = {}
-                for name in batch[0].tensors:
-                    parts = [call.tensors[name] for call in batch]
-                    shape = [max(dims) for dims in zip(*(p.shape.as_list() for p in parts))]
-                    merged[name] = tf.concat([_pad(p, shape) for p in parts], axis=0)
-                outputs = batch[0].function(**merged)
-                split = {name: tf.split(value, [call.rows for call in batch]) for name, value in outputs.items()}
-                for i, call in enumerate(batch):
-                    call.outputs = {name: parts[i] for name, parts in split.items()}
+                outputs = run(batch[0].function, {name: _merge([call.arrays[name] for call in batch])
+                                                  for name in batch[0].arrays})
+                row = 0
+                for call in batch:
+                    call.outputs = {name: value[row:row + call.rows] for name, value in outputs.items()}
+                    row += call.rows
                     call.done.set()
                 return
             except Exception:  # noqa: BLE001  (run them one by one: a bad request fails alone)
                 pass
         for call in batch:
             try:
-                call.outputs = call.function(**call.tensors)
+                call.outputs = run(call.function, call.arrays)
             except Exception as error:  # noqa: BLE001  (re-raised in the request's thread)
                 call.error = error
             call.done.set()

@@ -20,7 +20,7 @@ from typing import Optional, Tuple
 from urllib.parse import urlsplit
 
 from fame_tf._keras import tf
-from serving.batching import Batcher
+from serving.batching import Batcher, run
 from serving.codec import InvalidArgument, decode_request, encode_response
 from serving.models import ModelManager, ServableNotFound, UnknownLabel
 
@@ -114,8 +114,8 @@ class RestApp:
         if name not in servable.signatures or name.startswith("__"):
             raise InvalidArgument(f'Serving signature name: "{name}" not found in signature def')
         function = servable.signatures[name]
-        tensors, row_format = decode_request(body, function.structured_input_signature[1], self.max_batch_size)
-        outputs = self.batcher(function, tensors) if self.batcher else function(**tensors)
+        arrays, row_format = decode_request(body, function.structured_input_signature[1], self.max_batch_size)
+        outputs = self.batcher(function, arrays) if self.batcher else run(function, arrays)
         return _ok(encode_response(outputs, row_format))
 
     def close(self) -> None:

@@ -39,6 +39,16 @@ def test_padding_does_not_change_last_position(tiny_config, rng, variant):
             np.testing.assert_allclose(outputs[0][name], other[name], atol=1e-5)
 
 
+@pytest.mark.parametrize("variant", ["fame", "sasrec"])
+def test_last_position_shortcut_equals_full_encoding(tiny_config, rng, variant):
+    model = FameModel(tiny_config.replace(variant=variant))
+    ids = _histories(rng)
+    full, last = model.encode(ids), model(ids)
+    assert set(full) == set(last)
+    for name in full:
+        np.testing.assert_allclose(full[name][:, -1], last[name], atol=1e-5)
+
+
 def test_gate_and_router_are_distributions(tiny_config, rng):
     out = FameModel(tiny_config)(_histories(rng))
     assert out["gate"].shape == (4, 4) and out["router"].shape == (4, 4, 3)

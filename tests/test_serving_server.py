@@ -6,9 +6,12 @@ import shutil
 import threading
 import time
 
+import numpy as np
 import pytest
 import requests
 
+from fame_tf import tf
+from serving.batching import Batcher
 from serving.server import serve
 from serving_helpers import exported_base
 
@@ -120,6 +123,55 @@ def test_concurrent_requests_batched_together_get_their_own_answers(server):
     for one, other in zip(alone, together):
         assert one["item_ids"][:3] == other["item_ids"][:3]
         assert one["scores"] == pytest.approx(other["scores"], rel=1e-4, abs=1e-5)
+
+
+def _batched_round(calls):
+    """Runs ``calls`` (one history array each) through a Batcher while its worker is held by a
+    first call, so they queue; returns (answers or error names, batch sizes the model saw)."""
+    batch_sizes, release = [], threading.Event()
+
+    def known_items(history):  # a real TF computation, held until released
+        release.wait()
+        batch_sizes.append(len(history))
+        return {"known": tf.reduce_sum(tf.cast(tf.constant(history) != b"", tf.int32), axis=1)}
+
+    batcher = Batcher(max_batch_size=64)
+    results = [None] * len(calls)
+
+    def ask(i):
+        try:
+            results[i] = batcher(known_items, {"history": calls[i]})["known"].tolist()
+        except Exception as error:  # noqa: BLE001
+            results[i] = type(error).__name__
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(calls))]
+    threads[0].start()
+    time.sleep(0.3)
+    for thread in threads[1:]:
+        thread.start()
+    time.sleep(0.3)
+    release.set()
+    for thread in threads:
+        thread.join()
+    batcher.close()
+    return results, batch_sizes
+
+
+def _histories(*rows):
+    return np.array(rows, dtype=object)
+
+
+def test_batcher_runs_queued_calls_as_one_padded_batch():
+    results, sizes = _batched_round([_histories([b"a"]), _histories([b"a", b"b", b"c"]),
+                                     _histories([b"a", b"b"], [b"a", b""])])
+    assert results == [[1], [3], [2, 1]]  # "" padding of the shorter rows adds no known items
+    assert sizes == [1, 3]
+
+
+def test_batcher_runs_a_failing_batch_call_by_call_so_a_bad_call_fails_alone():
+    results, sizes = _batched_round([_histories([b"a"]), _histories([b"a", b"b"]), np.array([[7]])])
+    assert results[:2] == [[1], [2]] and isinstance(results[2], str)
+    assert sizes[:2] == [1, 2]  # the merged batch of 2 rows failed, then each call ran alone
 
 
 def test_request_body_and_batch_size_are_bounded(base):
