@@ -29,6 +29,7 @@ VARIANTS = {
     "fame-identity-wf": ["--item-projection", "identity"],
     "fame-mixture": ["--fusion", "mixture"],
     "fame-no-head-residual": ["--head-residual", "none"],
+    "fame-logit-scale": ["--logit-scale", "heads"],
 }
 KEYS = ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -20,6 +20,7 @@ _CHOICES = {
     "gate": config_module.GATES,
     "item_projection": config_module.ITEM_PROJECTIONS,
     "head_residual": config_module.HEAD_RESIDUALS,
+    "logit_scale": config_module.LOGIT_SCALES,
     "activation": config_module.ACTIVATIONS,
 }
 _SHORT = {"num_heads": "--heads", "num_experts": "--experts", "num_layers": "--layers"}

@@ -16,6 +16,7 @@ FUSIONS = ("logit", "mixture")
 GATES = ("learned", "uniform")
 ITEM_PROJECTIONS = ("learned", "identity")
 HEAD_RESIDUALS = ("slice", "none")
+LOGIT_SCALES = ("none", "heads")
 ACTIVATIONS = ("gelu", "relu")
 
 
@@ -30,6 +31,12 @@ class FameConfig:
     ``variant="sasrec"`` replaces the facet-aware last layer by a standard transformer block (the
     paper's baseline). The FAME ablations are plain fields: ``num_experts=1`` (no MoE),
     ``gate="uniform"`` and ``item_projection="identity"`` (W_f = I).
+
+    ``logit_scale="heads"`` multiplies every head's score by H before the fusion. The paper's
+    fused score is a gate-weighted mean of e-dimensional inner products, about 1/H of the scale of
+    SASRec's d-dimensional one at the start of training, so the softmax starts H times flatter
+    and the model spends its first epochs growing its norms; the scale removes that handicap
+    without changing what the model can express (the ranking of a given model is unchanged).
     """
 
     num_items: int = 0  # catalogue size without padding; set from the data
@@ -48,6 +55,7 @@ class FameConfig:
     gate: str = "learned"
     item_projection: str = "learned"
     head_residual: str = "slice"
+    logit_scale: str = "none"
     learning_rate: float = 1e-3
     batch_size: int = 256
     epochs: int = 200
@@ -68,6 +76,7 @@ class FameConfig:
             ("gate", GATES),
             ("item_projection", ITEM_PROJECTIONS),
             ("head_residual", HEAD_RESIDUALS),
+            ("logit_scale", LOGIT_SCALES),
             ("activation", ACTIVATIONS),
         ):
             value = getattr(self, name)

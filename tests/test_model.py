@@ -57,8 +57,9 @@ def test_gate_and_router_are_distributions(tiny_config, rng):
         np.testing.assert_allclose(out[name].numpy().sum(-1), 1.0, atol=1e-5)
 
 
-def test_fused_score_is_gate_weighted_sum_of_head_scores(tiny_config, rng):
-    model = FameModel(tiny_config)
+@pytest.mark.parametrize("logit_scale, factor", [("none", 1), ("heads", 4)])
+def test_fused_score_is_gate_weighted_sum_of_head_scores(tiny_config, rng, logit_scale, factor):
+    model = FameModel(tiny_config.replace(logit_scale=logit_scale))
     ids = _histories(rng)
     out = model(ids)
     model.item_projection.kernel.assign(rng.normal(size=(16, 16)).astype(np.float32))  # a trained-like W_f
@@ -69,7 +70,7 @@ def test_fused_score_is_gate_weighted_sum_of_head_scores(tiny_config, rng):
     e = tiny_config.head_size
     for h in range(tiny_config.num_heads):
         sub_embeddings = table @ w_f[:, h * e:(h + 1) * e]  # x_v^(h) = e_v W_f^(h)
-        expected += gate[:, h:h + 1] * (heads[:, h] @ sub_embeddings.T)
+        expected += factor * gate[:, h:h + 1] * (heads[:, h] @ sub_embeddings.T)
     np.testing.assert_allclose(model.score(ids)[:, 1:], expected[:, 1:], rtol=1e-4, atol=1e-5)
     assert np.all(model.score(ids)[:, 0] <= -1e8)  # padding is never a candidate
 

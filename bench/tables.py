@@ -1,0 +1,83 @@
+"""Prints the README's result tables (Markdown) from bench/results/*.json, so the README quotes the
+measured files rather than numbers typed by hand.
+
+    .venv/bin/python bench/tables.py reproduce beauty sports
+    .venv/bin/python bench/tables.py serving
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+METRICS = ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20")
+
+
+def _load(name: str) -> dict:
+    with open(os.path.join(RESULTS, f"{name}.json")) as handle:
+        return json.load(handle)
+
+
+def _row(cells) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def reproduce_table(names) -> str:
+    header = ["data", "variant", "runs", *(m.upper() for m in METRICS),
+              "epochs (mean)", "train min (mean)", "train seq/s", "peak RSS GiB"]
+    lines = [_row(header), _row(["---"] * len(header))]
+    for name in names:
+        result = _load(name)
+        for variant, row in result["summary"].items():
+            spread = lambda key: (f"{row[key]['mean']:.4f} ± {row[key]['std']:.4f}" if row["runs"] > 1
+                                  else f"{row[key]['mean']:.4f}")
+            lines.append(_row([name, f"`{variant}`", row["runs"], *(spread(m) for m in METRICS),
+                               f"{row['epochs']:.0f}", f"{row['train_seconds'] / 60:.0f}",
+                               f"{row['train_sequences_per_second']:.0f}", f"{row['peak_rss_mb'] / 1024:.1f}"]))
+    return "\n".join(lines)
+
+
+def serving_table() -> str:
+    local, rest = _load("serving_inprocess"), _load("serving_rest")
+    lines = [_row(["measurement", "p50", "p99", "throughput", "errors"]), _row(["---"] * 5),
+             _row(["in-process, 1 request", f"{local['single_request']['p50_ms']:.1f} ms",
+                   f"{local['single_request']['p99_ms']:.1f} ms", "—", "—"]),
+             _row(["in-process, batch 256", f"{local['batch_256']['ms_per_batch']:.0f} ms/batch", "—",
+                   f"{local['batch_256']['histories_per_second']:.0f} histories/s", "—"])]
+    for key, label in (("concurrency_1", "REST, concurrency 1"), ("concurrency_8", "REST, concurrency 8"),
+                       ("concurrency_8_with_version_push", "REST, concurrency 8, new version pushed mid-run")):
+        phase = rest[key]
+        errors = str(phase["errors"])
+        if "new_version_served_after_seconds" in phase:
+            errors += f" (new version served {phase['new_version_served_after_seconds']:.1f} s after the push)"
+        lines.append(_row([label, f"{phase['p50_ms']:.1f} ms", f"{phase['p99_ms']:.1f} ms",
+                           f"{phase['requests_per_second']:.0f} req/s", errors]))
+    loads = [run[key]["load_average_1_5_15"][0] for run in (local, rest) for key in ("machine_before", "machine_after")]
+    lines.append("")
+    lines.append(f"1-minute load average before/after the runs: {', '.join(f'{x:.1f}' for x in loads)}.")
+    return "\n".join(lines)
+
+
+@click.group()
+def main():
+    """Result tables for the README."""
+
+
+@main.command()
+@click.argument("names", nargs=-1, required=True)
+def reproduce(names):
+    """Reproduction table of bench/results/<NAME>.json files (e.g. beauty sports)."""
+    click.echo(reproduce_table(names))
+
+
+@main.command()
+def serving():
+    """Latency table of bench/results/serving_inprocess.json and serving_rest.json."""
+    click.echo(serving_table())
+
+
+if __name__ == "__main__":
+    main()
