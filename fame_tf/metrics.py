@@ -7,6 +7,7 @@ sorting. Padding (and, optionally, items of the history other than the target) i
 
 from __future__ import annotations
 
+import weakref
 from typing import Dict, Sequence
 
 import numpy as np
@@ -43,17 +44,29 @@ def metrics_from_ranks(ranks: np.ndarray, ks: Sequence[int] = DEFAULT_KS) -> Dic
     return out
 
 
+# One compiled ranking function per (model, exclude_history), traced once for any batch shape:
+# a new tf.function per call would trace the whole model again at every validation.
+_RANKERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _ranker(model, exclude_history: bool):
+    rankers = _RANKERS.setdefault(model, {})
+    if exclude_history not in rankers:
+        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32)])
+        def ranks_of(history, target):
+            return target_ranks(model.score(history), target, history if exclude_history else None)
+        rankers[exclude_history] = ranks_of
+    return rankers[exclude_history]
+
+
 def evaluate(model, histories: np.ndarray, targets: np.ndarray, batch_size: int = 512,
              exclude_history: bool = False, ks: Sequence[int] = DEFAULT_KS) -> Dict[str, float]:
     """Ranks each target against the whole catalogue given its history; returns the metrics."""
-
-    @tf.function(reduce_retracing=True)
-    def ranks_of(history, target):
-        return target_ranks(model.score(history), target, history if exclude_history else None)
-
+    ranks_of = _ranker(model, exclude_history)
     ranks = []
     for start in range(0, len(targets), batch_size):
         history = histories[start:start + batch_size]
         longest = max(int((history > 0).sum(axis=1).max()), 1)  # shared padding changes no score
-        ranks.append(ranks_of(tf.constant(history[:, -longest:]), tf.constant(targets[start:start + batch_size])).numpy())
+        ranks.append(ranks_of(tf.constant(history[:, -longest:], tf.int32),
+                              tf.constant(targets[start:start + batch_size], tf.int32)).numpy())
     return metrics_from_ranks(np.concatenate(ranks), ks)

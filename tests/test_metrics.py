@@ -41,3 +41,19 @@ def test_metric_values_from_ranks():
 def test_constant_scores_get_no_credit():
     scores = np.ones((3, 10), np.float32)
     assert metrics_from_ranks(target_ranks(scores, np.array([1, 5, 9])).numpy())["hr@5"] == 0.0
+
+
+def test_evaluate_traces_the_model_once_for_every_batch_shape(tiny_config):
+    from fame_tf import FameModel
+    from fame_tf.metrics import _ranker, evaluate
+
+    model = FameModel(tiny_config)
+    model.build()  # (an unbuilt model traces a second time to create its variables)
+    rng = np.random.default_rng(0)
+    histories = rng.integers(0, 31, size=(37, 12)).astype(np.int32)
+    targets = rng.integers(1, 31, size=37).astype(np.int32)
+    first = evaluate(model, histories, targets, batch_size=16)  # batches of 16, 16 and 5 rows
+    again = evaluate(model, histories[:, -5:], targets, batch_size=10)
+    assert _ranker(model, False).experimental_get_tracing_count() == 1
+    assert first == evaluate(model, histories, targets, batch_size=7)  # batching changes no metric
+    assert set(again) == set(first)
