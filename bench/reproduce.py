@@ -86,7 +86,7 @@ def main(data, variants, seeds, extra, tag):
             runs.append({
                 "variant": variant, "seed": seed, "test": metrics["test"], "validation": metrics["validation"],
                 "best_epoch": metrics["best_epoch"], "epochs": len(metrics["validation_history"]),
-                "train_seconds": metrics["train_seconds_this_run"],
+                "train_seconds": metrics.get("train_seconds") or metrics["train_seconds_this_run"],
                 "train_sequences_per_second": metrics["train_sequences_per_second"],
                 "peak_rss_mb": metrics["peak_rss_mb"], "config": metrics["config"],
             })

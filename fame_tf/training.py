@@ -63,12 +63,19 @@ class RankingEarlyStopping(keras.callbacks.Callback):
         self.state_path = os.path.join(directory, "state.json")
         self.weights_path = os.path.join(directory, "best.weights.h5")
         os.makedirs(directory, exist_ok=True)
-        self.state = {"best": -1.0, "best_epoch": -1, "wait": 0, "history": []}
+        self.state = {"best": -1.0, "best_epoch": -1, "wait": 0, "history": [], "train_seconds": 0.0}
         if os.path.exists(self.state_path):
             with open(self.state_path) as handle:
                 self.state = json.load(handle)
+        self._epoch_start = time.time()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
+        # Wall time of training and validation over all (resumed) runs; a state from before this
+        # counter existed starts it at 0.
+        self.state["train_seconds"] = self.state.get("train_seconds", 0.0) + time.time() - self._epoch_start
         if (epoch + 1) % self.every:
             return
         start = time.time()
@@ -78,6 +85,7 @@ class RankingEarlyStopping(keras.callbacks.Callback):
         # An epoch redone after an interruption replaces its earlier evaluation.
         self.state["history"] = [h for h in self.state["history"] if h["epoch"] <= epoch]
         self.state["history"].append({"epoch": epoch + 1, **metrics, "eval_seconds": time.time() - start})
+        self.state["train_seconds"] += time.time() - start
         if metrics[MONITOR] > self.state["best"]:
             self.state.update(best=metrics[MONITOR], best_epoch=epoch + 1, wait=0)
             self.model.save_weights(self.weights_path)
@@ -162,6 +170,7 @@ def fit(config: FameConfig, split: SplitData, output_dir: str, verbose: int = 2)
         "best_epoch": stopper.state["best_epoch"],
         "epochs_this_run": epochs_run,
         "train_seconds_this_run": seconds,
+        "train_seconds": stopper.state.get("train_seconds", 0.0),  # all runs of a resumed training
         "train_sequences_per_second": sequences * epochs_run / seconds if seconds and epochs_run else None,
         "validation": evaluate(model, split.valid_history, split.valid_targets),
         "test": evaluate(model, split.test_history, split.test_targets),

@@ -66,4 +66,6 @@ def test_killed_run_resumes_instead_of_starting_over(tmp_path):
     assert second.returncode == 0, second.stderr[-2000:]
     epochs = [h["epoch"] for h in json.loads(state.read_text())["history"]]
     assert epochs == list(range(1, 26))  # every epoch once: resumed, not restarted
-    assert json.loads((out / "metrics.json").read_text())["epochs_this_run"] <= 25 - done_before + 1
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs_this_run"] <= 25 - done_before + 1
+    assert metrics["train_seconds"] > metrics["train_seconds_this_run"]  # the killed run's time counts too
