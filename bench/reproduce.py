@@ -54,6 +54,13 @@ def _summarise(runs):
     return out
 
 
+def _recorded(result_path):
+    if not os.path.exists(result_path):
+        return {}
+    with open(result_path) as handle:
+        return {(r["variant"], r["seed"]): r for r in json.load(handle)["runs"]}
+
+
 @click.command()
 @click.option("--data", default="data/beauty", show_default=True)
 @click.option("--variants", default="sasrec,fame", show_default=True, help=f"Comma list of {list(VARIANTS)}")
@@ -63,11 +70,7 @@ def _summarise(runs):
 def main(data, variants, seeds, extra, tag):
     name = os.path.basename(os.path.normpath(data)) + (f"-{tag}" if tag else "")
     result_path = os.path.join(ROOT, "bench", "results", f"{name}.json")
-    done = {}  # runs recorded by an earlier invocation (the work directories are not committed)
-    if os.path.exists(result_path):
-        with open(result_path) as handle:
-            done = {(r["variant"], r["seed"]): r for r in json.load(handle)["runs"]}
-    runs = list(done.values())
+    done = _recorded(result_path)  # runs of earlier invocations (the work directories are not committed)
     for seed in [int(s) for s in seeds.split(",")]:
         for variant in variants.split(","):
             if (variant, seed) in done:
@@ -83,13 +86,17 @@ def main(data, variants, seeds, extra, tag):
                 print(f"{variant} seed {seed}: {time.time() - start:.0f}s", flush=True)
             with open(metrics_path) as handle:
                 metrics = json.load(handle)
-            runs.append({
+            run = {
                 "variant": variant, "seed": seed, "test": metrics["test"], "validation": metrics["validation"],
+                "validation_ndcg@10_by_epoch": [round(h["ndcg@10"], 5) for h in metrics["validation_history"]],
                 "best_epoch": metrics["best_epoch"], "epochs": len(metrics["validation_history"]),
                 "train_seconds": metrics.get("train_seconds") or metrics["train_seconds_this_run"],
                 "train_sequences_per_second": metrics["train_sequences_per_second"],
                 "peak_rss_mb": metrics["peak_rss_mb"], "config": metrics["config"],
-            })
+            }
+            # Merged into the file as it is now: another invocation may have added runs meanwhile.
+            runs = {**_recorded(result_path), (variant, seed): run}.values()
+            runs = sorted(runs, key=lambda r: (list(VARIANTS).index(r["variant"]), r["seed"]))
             result = {"data": data, "extra": extra, "machine": _machine(), "summary": _summarise(runs), "runs": runs}
             os.makedirs(os.path.dirname(result_path), exist_ok=True)
             with open(result_path, "w") as handle:

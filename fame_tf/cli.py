@@ -184,8 +184,9 @@ def serve(model_base_path, model_name, host, port, poll_seconds, policy, version
 def pipeline_group():
     """The TFX pipeline: run it locally, or compile and submit it to Vertex AI.
 
-    Training stops after 10 epochs (the pipeline's budget) unless --epochs or --config says
-    otherwise; early stopping still applies."""
+    Unlike `fame-tf train`, training stops after 10 epochs (the pipeline's budget; early stopping
+    still applies) and uses --logit-scale heads, which learns much faster in such a budget; --epochs,
+    --logit-scale or --config override both."""
 
 
 def pipeline_options(command):
@@ -207,10 +208,10 @@ def pipeline_options(command):
 
 
 def _trainer_settings(config_file, top_k, distribution, options):
-    from pipeline.trainer import DEFAULT_EPOCHS, TrainerSettings
+    from pipeline.trainer import PIPELINE_DEFAULTS, TrainerSettings
 
     try:
-        config = _config_from(config_file, options, defaults={"epochs": DEFAULT_EPOCHS})
+        config = _config_from(config_file, options, defaults=PIPELINE_DEFAULTS)
         return TrainerSettings(model=config, top_k=top_k, distribution=distribution)
     except ConfigError as error:
         raise click.ClickException(str(error)) from error

@@ -18,7 +18,7 @@ from pipeline.convert import prepare_input, sequences_to_csv
 from pipeline.evaluator import decide
 from pipeline.leave_one_out import split_user
 from pipeline.local_runner import paths, run_local
-from pipeline.trainer import DEFAULT_EPOCHS, TrainerSettings
+from pipeline.trainer import PIPELINE_DEFAULTS, TrainerSettings
 from pipeline.validation import DataValidationError
 from pipeline.vertex_runner import compile_vertex
 
@@ -160,7 +160,8 @@ def test_cli_compiles_with_dataflow_flags_and_validated_trainer_settings(tmp_pat
     assert "--runner=DataflowRunner" in text and f"--sdk_container_image={image}" in text
     assert "--temp_location=gs://b/fame/tmp" in text
     settings = TrainerSettings.from_custom_config(trainer_custom_config(out))
-    assert settings.model.num_heads == 2 and settings.model.epochs == DEFAULT_EPOCHS  # the pipeline's training budget
+    assert settings.model.num_heads == 2  # the option given, and the pipeline's defaults for the rest:
+    assert {name: getattr(settings.model, name) for name in PIPELINE_DEFAULTS} == PIPELINE_DEFAULTS
     refused = CliRunner().invoke(main, args + ["--hidden-size", "31"])
     assert refused.exit_code != 0 and "hidden_size=31" in refused.output
     assert "--dataflow needs --project" in CliRunner().invoke(main, args + ["--dataflow"]).output
