@@ -282,8 +282,7 @@ class FacetItemProjection(keras.layers.Layer):
     W_f^(h) (d x e) side by side, so c_v = concat_h x_v^(h). ``mode="identity"`` uses W_f = I.
 
     A learned W_f starts at the identity: from a small random start the product e_v W_f of two
-    small matrices learns very slowly (FAME trailed SASRec by 2.5x in validation NDCG@10 after
-    8 Beauty epochs that way)."""
+    small matrices learns very slowly (FAME then trailed SASRec far behind in the first epochs)."""
 
     def __init__(self, mode="learned", **kwargs):
         super().__init__(**kwargs)
