@@ -64,5 +64,5 @@ def expected():
 def test_app_gets_the_signature_outputs(source, legacy_keras, expected):
     out = _run_app(source, legacy_keras)
     assert out["item_ids"] == expected["item_ids"]
-    np.testing.assert_allclose(out["scores"], expected["scores"], rtol=1e-6)
-    np.testing.assert_allclose(out["facet_weights"], expected["facet_weights"], rtol=1e-6)
+    np.testing.assert_allclose(out["scores"], expected["scores"], rtol=1e-5)  # float32: the same ops, traced apart
+    np.testing.assert_allclose(out["facet_weights"], expected["facet_weights"], rtol=1e-5)
