@@ -3,6 +3,7 @@ measured files rather than numbers typed by hand.
 
     .venv/bin/python bench/tables.py reproduce beauty sports
     .venv/bin/python bench/tables.py serving
+    .venv/bin/python bench/tables.py pipeline
 """
 
 from __future__ import annotations
@@ -61,6 +62,20 @@ def serving_table() -> str:
     return "\n".join(lines)
 
 
+def pipeline_table() -> str:
+    result = _load("pipeline_beauty")
+    lines = [_row(["component", "wall time (s)"]), _row(["---"] * 2)]
+    lines += [_row([name, f"{node['seconds']:.1f}"]) for name, node in result["components"].items()]
+    seconds = result["command_seconds"]
+    lines.append(_row(["**whole command**", f"**{seconds:.0f} ({seconds / 60:.1f} min)**"]))
+    test = result["evaluation"]["metrics"]
+    lines.append("")
+    lines.append(f"Test HR@10 {test['hr@10']:.4f}, NDCG@10 {test['ndcg@10']:.4f}; "
+                 f"{'BLESSED' if result['blessed'] else 'not blessed'}, pushed: {result['pushed']}; "
+                 f"1-minute load average at the end {result['machine']['load_average_at_end'][0]:.1f}.")
+    return "\n".join(lines)
+
+
 @click.group()
 def main():
     """Result tables for the README."""
@@ -77,6 +92,12 @@ def reproduce(names):
 def serving():
     """Latency table of bench/results/serving_inprocess.json and serving_rest.json."""
     click.echo(serving_table())
+
+
+@main.command()
+def pipeline():
+    """Component times and outcome of bench/results/pipeline_beauty.json."""
+    click.echo(pipeline_table())
 
 
 if __name__ == "__main__":
