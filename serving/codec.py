@@ -37,7 +37,7 @@ def _scalar(value: Any, dtype: tf.DType):
 
 def _text_matrix(value: Any) -> bool:
     """Whether ``value`` is a non-empty list of equally long, non-empty lists of str: a batch of
-    histories, the usual request, which then skips the general walk (a third of decoding time)."""
+    histories, the usual request, which then skips the general per-value walk."""
     return (isinstance(value, list) and bool(value) and isinstance(value[0], list) and bool(value[0])
             and all(isinstance(row, list) and len(row) == len(value[0]) for row in value)
             and all(isinstance(text, str) for row in value for text in row))
