@@ -40,6 +40,10 @@ def _machine():
             "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
 
 
+def _timed_epochs(run):
+    return run.get("timed_epochs", run["epochs"])
+
+
 def _summarise(runs):
     out = {}
     for variant in dict.fromkeys(r["variant"] for r in runs):
@@ -48,8 +52,12 @@ def _summarise(runs):
         for key in KEYS:
             values = [r["test"][key] for r in mine]
             row[key] = {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
-        for key in ("train_seconds", "epochs", "train_sequences_per_second", "peak_rss_mb"):
+        for key in ("epochs", "train_sequences_per_second", "peak_rss_mb"):
             row[key] = statistics.mean(r[key] for r in mine)
+        row["seconds_per_epoch"] = statistics.mean(r["train_seconds"] / _timed_epochs(r) for r in mine)
+        # Runs resumed before training time was counted across runs time only their last part.
+        timed = [r["train_seconds"] for r in mine if _timed_epochs(r) == r["epochs"]]
+        row["train_seconds"] = statistics.mean(timed) if timed else None
         out[variant] = row
     return out
 
@@ -91,6 +99,8 @@ def main(data, variants, seeds, extra, tag):
                 "validation_ndcg@10_by_epoch": [round(h["ndcg@10"], 5) for h in metrics["validation_history"]],
                 "best_epoch": metrics["best_epoch"], "epochs": len(metrics["validation_history"]),
                 "train_seconds": metrics.get("train_seconds") or metrics["train_seconds_this_run"],
+                "timed_epochs": (len(metrics["validation_history"]) if metrics.get("train_seconds")
+                                 else metrics["epochs_this_run"]),
                 "train_sequences_per_second": metrics["train_sequences_per_second"],
                 "peak_rss_mb": metrics["peak_rss_mb"], "config": metrics["config"],
             }

@@ -28,7 +28,7 @@ def _row(cells) -> str:
 
 def reproduce_table(names) -> str:
     header = ["data", "variant", "runs", *(m.upper() for m in METRICS),
-              "epochs (mean)", "train min (mean)", "train seq/s", "peak RSS GiB"]
+              "epochs (mean)", "s/epoch", "train min (mean)", "train seq/s", "peak RSS GiB"]
     lines = [_row(header), _row(["---"] * len(header))]
     for name in names:
         result = _load(name)
@@ -36,7 +36,8 @@ def reproduce_table(names) -> str:
             spread = lambda key: (f"{row[key]['mean']:.4f} ± {row[key]['std']:.4f}" if row["runs"] > 1
                                   else f"{row[key]['mean']:.4f}")
             lines.append(_row([name, f"`{variant}`", row["runs"], *(spread(m) for m in METRICS),
-                               f"{row['epochs']:.0f}", f"{row['train_seconds'] / 60:.0f}",
+                               f"{row['epochs']:.0f}", f"{row['seconds_per_epoch']:.0f}",
+                               "—" if row["train_seconds"] is None else f"{row['train_seconds'] / 60:.0f}",
                                f"{row['train_sequences_per_second']:.0f}", f"{row['peak_rss_mb'] / 1024:.1f}"]))
     return "\n".join(lines)
 
