@@ -13,17 +13,20 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.path.join(ROOT, "bench", "work", "serving")
 RESULTS = os.path.join(ROOT, "bench", "results")
+K = 100  # items returned per request
+HISTORY_LENGTH = 50  # items per request's history (the default max_len)
 
 
-def beauty_export(run_dir: str | None = None, data: str = "data/beauty", k: int = 100) -> tuple[str, list]:
+def beauty_export(run_dir: str | None = None, data: str = "data/beauty") -> tuple[str, list]:
     """(model base path with one version, vocabulary), exported afresh so it is the current code's."""
     from fame_tf import FameConfig, FameModel, keras
+    from fame_tf.cli import VOCABULARY_FILE
     from fame_tf.data import load_split
     from fame_tf.export import export_version
 
     base = os.path.join(WORK, os.path.basename(os.path.normpath(run_dir)) if run_dir else "beauty-untrained")
     if run_dir:
-        with open(os.path.join(run_dir, "vocabulary.json")) as handle:
+        with open(os.path.join(run_dir, VOCABULARY_FILE)) as handle:
             vocabulary = json.load(handle)
         model = keras.models.load_model(os.path.join(run_dir, "model"))
     else:
@@ -31,11 +34,17 @@ def beauty_export(run_dir: str | None = None, data: str = "data/beauty", k: int 
         model = FameModel(FameConfig(num_items=len(vocabulary)))
         model.build()
     shutil.rmtree(base, ignore_errors=True)
-    export_version(model, vocabulary, base, version=1, k=k)
+    export_version(model, vocabulary, base, version=1, k=K)
     return base, vocabulary
 
 
-def histories(vocabulary, count: int, length: int = 50, seed: int = 0) -> list:
+def describe(run_dir: str | None, vocabulary) -> dict:
+    """The measured model, as both serving benchmarks record it."""
+    return {"model": run_dir or "untrained, default FameConfig (d=64, 2 layers, H=4, N=4, max_len=50)",
+            "catalogue_items": len(vocabulary), "k": K, "history_length": HISTORY_LENGTH}
+
+
+def histories(vocabulary, count: int, length: int = HISTORY_LENGTH, seed: int = 0) -> list:
     gen = np.random.default_rng(seed)
     return [[vocabulary[i] for i in gen.integers(0, len(vocabulary), length)] for _ in range(count)]
 

@@ -10,7 +10,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serving_common import beauty_export, histories, machine, percentiles, write  # noqa: E402
+from serving_common import beauty_export, describe, histories, machine, percentiles, write  # noqa: E402
 
 
 def main():
@@ -41,8 +41,7 @@ def main():
         signature(history=batch)["item_ids"].numpy()
     batch_seconds = time.perf_counter() - start
     write("serving_inprocess.json", {
-        "model": args.run or "untrained, default FameConfig (d=64, 2 layers, H=4, N=4, max_len=50)",
-        "catalogue_items": len(vocabulary), "k": 100, "history_length": 50,
+        **describe(args.run, vocabulary),
         "single_request": percentiles(seconds),
         "batch_256": {"histories_per_second": 256 * args.batches / batch_seconds,
                       "ms_per_batch": 1000 * batch_seconds / args.batches},

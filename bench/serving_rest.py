@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serving_common import WORK, beauty_export, histories, machine, percentiles, write  # noqa: E402
+from serving_common import WORK, beauty_export, describe, histories, machine, percentiles, write  # noqa: E402
 
 
 def load(url, bodies, concurrency, seconds):
@@ -117,8 +117,7 @@ def main():
         server.terminate()
         server.wait(timeout=30)
     write("serving_rest.json", {
-        "model": args.run or "untrained, default FameConfig (d=64, 2 layers, H=4, N=4, max_len=50)",
-        "catalogue_items": len(vocabulary), "k": 100, "history_length": 50,
+        **describe(args.run, vocabulary),
         "server": f"fame-tf serve {batching} (threaded, HTTP/1.1 keep-alive), separate process",
         "load_generator": "this process: Python threads, one keep-alive http.client connection each, row format",
         **results, "machine_before": load_before, "machine_after": machine(),
