@@ -26,19 +26,22 @@ _CHOICES = {
 _SHORT = {"num_heads": "--heads", "num_experts": "--experts", "num_layers": "--layers"}
 
 
-def config_options(command):
-    """Adds one option per config field (default: the field's default, or the --config file's)."""
+def config_options(command, defaults=None):
+    """Adds one option per config field; unset options fall back to the --config file, then to
+    ``defaults``, then to the field's default (their help shows the last two)."""
+    defaults = defaults or {}
     for field in reversed(dataclasses.fields(FameConfig)):
         if field.name == "num_items":
             continue
         names = ["--" + field.name.replace("_", "-")] + ([_SHORT[field.name]] if field.name in _SHORT else [])
+        shown = f"[default: {defaults.get(field.name, field.default)}]"
         if field.type == "bool":
             option = click.option(names[0] + "/--no-" + names[0][2:], field.name, default=None,
-                                  help=f"[default: {field.default}]")
+                                  help=shown)
         else:
             kind = click.Choice(_CHOICES[field.name]) if field.name in _CHOICES else {
                 "int": int, "float": float, "str": str}[field.type]
-            option = click.option(*names, field.name, type=kind, default=None, help=f"[default: {field.default}]")
+            option = click.option(*names, field.name, type=kind, default=None, help=shown)
         command = option(command)
     return click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
                         help="JSON file with config fields; options given on the command line win.")(command)
@@ -49,7 +52,7 @@ def _config_from(config_file, options, defaults=None) -> FameConfig:
     values = dict(defaults or {})
     if config_file:
         with open(config_file) as handle:
-            values = json.load(handle)
+            values.update(json.load(handle))
     values.update({k: v for k, v in options.items() if v is not None})
     return FameConfig.from_dict(values)
 
@@ -88,12 +91,17 @@ def train(data, output, k_core, on_error, user_col, item_col, time_col, delimite
     except (ConfigError, DataError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"data: {json.dumps(split.report.to_dict())}")
-    summary = fit(config.replace(num_items=split.num_items), split, output, verbose=0 if quiet else 2)
+    try:
+        summary = fit(config.replace(num_items=split.num_items), split, output, verbose=0 if quiet else 2)
+    except ValueError as error:  # a run of another config in OUTPUT
+        raise click.ClickException(str(error)) from error
     model = summary.pop("model")
-    model.save(os.path.join(output, "model"), save_format="tf")
-    with open(os.path.join(output, VOCABULARY_FILE), "w", encoding="utf-8") as handle:
-        json.dump(split.vocab.items, handle)
-    served = _export(model, split.vocab.items, output)
+    served = _latest_version(output)
+    if summary["epochs_this_run"] or served is None:  # a finished run re-run: already saved and exported
+        model.save(os.path.join(output, "model"), save_format="tf")
+        with open(os.path.join(output, VOCABULARY_FILE), "w", encoding="utf-8") as handle:
+            json.dump(split.vocab.items, handle)
+        served = _export(model, split.vocab.items, output)
     click.echo("validation: " + _fmt(summary["validation"]))
     click.echo("test:       " + _fmt(summary["test"]))
     click.echo(f"best epoch {summary['best_epoch']}; wrote {output}/metrics.json, {output}/model and {served}")
@@ -104,6 +112,15 @@ def _fmt(metrics):
 
 
 VOCABULARY_FILE = "vocabulary.json"  # raw item ids; model item i + 1 is entry i
+
+
+def _latest_version(run_dir):
+    """The newest serving version that `train` exported into RUN_DIR, or None."""
+    from fame_tf.export import MODEL_NAME
+
+    base_path = os.path.join(run_dir, "serving", MODEL_NAME)
+    versions = [int(name) for name in os.listdir(base_path) if name.isdigit()] if os.path.isdir(base_path) else []
+    return os.path.join(base_path, str(max(versions))) if versions else None
 
 
 def _export(model, vocabulary, run_dir, base_path=None, version=None, k=None):
@@ -192,7 +209,9 @@ def pipeline_group():
 def pipeline_options(command):
     """Options shared by every pipeline command: the Trainer's settings, the blessing threshold and
     Beam arguments; plus every config field (the epoch default is the pipeline's training budget)."""
-    command = config_options(command)
+    from pipeline.defaults import PIPELINE_DEFAULTS
+
+    command = config_options(command, PIPELINE_DEFAULTS)
     for option in reversed([
         click.option("--min-ndcg-at-10", default=0.01, show_default=True,
                      help="Bless only models whose test NDCG@10 reaches this (and does not regress)."),
@@ -208,7 +227,8 @@ def pipeline_options(command):
 
 
 def _trainer_settings(config_file, top_k, distribution, options):
-    from pipeline.trainer import PIPELINE_DEFAULTS, TrainerSettings
+    from pipeline.defaults import PIPELINE_DEFAULTS
+    from pipeline.trainer import TrainerSettings
 
     try:
         config = _config_from(config_file, options, defaults=PIPELINE_DEFAULTS)
@@ -246,6 +266,8 @@ def pipeline_run(data, output, no_cache, min_ndcg_at_10, top_k, distribution, be
     for name, node in report["components"].items():
         click.echo(f"  {name:28s} {node['state']:9s} {node['seconds']:7.1f} s")
     click.echo(f"pipeline finished in {report['seconds']:.0f} s")
+    click.echo(f"users:    {report['users']['users']} split, {report['users']['users_too_short']} dropped "
+               "(fewer than 3 interactions)")
     click.echo("test:     " + _fmt(report["evaluation"]["metrics"]))
     click.echo(f"blessing: {'BLESSED' if report['blessed'] else 'NOT BLESSED'}: {report['reason']}")
     click.echo(f"pushed:   {report['pushed_to'] or 'nothing'} (model base path {report['serving_model_base_path']})")
@@ -300,6 +322,13 @@ def pipeline_submit(project, region, bucket, pipeline_json, image, data_root, da
     _quiet_library_warnings()
     from pipeline.vertex_runner import submit_vertex
 
+    context = click.get_current_context()
+    submit_only = {"project", "region", "bucket", "pipeline_json", "service_account"}
+    compile_options = [f"--{name.replace('_', '-')}" for name in context.params if name not in submit_only
+                       and context.get_parameter_source(name) != click.core.ParameterSource.DEFAULT]
+    if pipeline_json and compile_options:
+        raise click.UsageError(f"{', '.join(compile_options)} only apply when submit compiles the pipeline: "
+                               "give them to `fame-tf pipeline compile`, or drop --pipeline-json")
     if pipeline_json is None:
         if not image:
             raise click.UsageError("give --pipeline-json, or --image to compile the pipeline first")

@@ -17,6 +17,7 @@ So each split's last item is its target and the rest its history, exactly the sp
 import os
 
 import apache_beam as beam
+from apache_beam.metrics.metric import MetricsFilter
 import tensorflow as tf
 from tfx import v1 as tfx
 from tfx.components.util import examples_utils
@@ -31,6 +32,7 @@ TRAIN, EVAL, TEST = "train", "eval", "test"
 SPLITS = (TRAIN, EVAL, TEST)
 MIN_ITEMS = 3
 _COUNTERS = "leave_one_out"
+COUNTS = ("users", "users_too_short")  # Beam counters, then custom properties of the output
 
 
 def _id(feature: tf.train.Feature) -> bytes:
@@ -78,21 +80,29 @@ def LeaveOneOutSplit(
     beam_pipeline: tfx.dsl.components.BeamComponentParameter[beam.Pipeline] = None,
 ):
     """Validated interactions (every split of ``interactions``) -> per-user train/eval/test
-    sequences. Stops with the validator's report if the interactions have anomalies."""
+    sequences. Stops with the validator's report if the interactions have anomalies. The numbers of
+    users kept and of users too short for the split become custom properties of ``sequences``
+    (in ML Metadata, and in the Vertex AI console)."""
     assert_no_anomalies(anomalies)
     sequences.split_names = artifact_utils.encode_split_names(list(SPLITS))
     examples_utils.set_payload_format(sequences, example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE)
-    with beam_pipeline as p:
-        reads = [
-            p | f"Read[{split}]" >> beam.io.ReadFromTFRecord(split_files(interactions, split))
-            for split in artifact_utils.decode_split_names(interactions.split_names)
-        ]
-        per_split = (
-            reads | "Flatten" >> beam.Flatten()
-            | "ToUserEvent" >> beam.Map(_user_event)
-            | "GroupByUser" >> beam.GroupByKey()
-            | "SplitUser" >> beam.FlatMap(split_user).with_outputs(*SPLITS)
-        )
-        for split in SPLITS:
-            prefix = os.path.join(artifact_utils.get_split_uri([sequences], split), "data_tfrecord")
-            _ = per_split[split] | f"Write[{split}]" >> beam.io.WriteToTFRecord(prefix, file_name_suffix=".gz")
+    p = beam_pipeline
+    reads = [
+        p | f"Read[{split}]" >> beam.io.ReadFromTFRecord(split_files(interactions, split))
+        for split in artifact_utils.decode_split_names(interactions.split_names)
+    ]
+    per_split = (
+        reads | "Flatten" >> beam.Flatten()
+        | "ToUserEvent" >> beam.Map(_user_event)
+        | "GroupByUser" >> beam.GroupByKey()
+        | "SplitUser" >> beam.FlatMap(split_user).with_outputs(*SPLITS)
+    )
+    for split in SPLITS:
+        prefix = os.path.join(artifact_utils.get_split_uri([sequences], split), "data_tfrecord")
+        _ = per_split[split] | f"Write[{split}]" >> beam.io.WriteToTFRecord(prefix, file_name_suffix=".gz")
+    result = p.run()
+    result.wait_until_finish()
+    counters = result.metrics().query(MetricsFilter().with_namespace(_COUNTERS))["counters"]
+    counts = {counter.key.metric.name: counter.committed for counter in counters}
+    for name in COUNTS:
+        sequences.set_int_custom_property(name, counts.get(name, 0))

@@ -22,6 +22,7 @@ from tfx.utils import io_utils
 
 from pipeline.convert import prepare_input
 from pipeline.evaluator import METRICS_FILE
+from pipeline.leave_one_out import COUNTS
 from pipeline.pipeline import create_pipeline
 from pipeline.trainer import TrainerSettings
 
@@ -84,7 +85,7 @@ def component_progress():
 
 def run_report(metadata_path: str) -> Dict:
     """What the latest run recorded in ML Metadata: ``components`` {node: {state, seconds}} in run
-    order, and the ``evaluation`` report, ``blessed``/``reason`` and ``pushed``/``pushed_to`` of
+    order, the leave-one-out split's ``users`` counts, the ``evaluation`` report, ``blessed``/``reason`` and ``pushed``/``pushed_to`` of
     the run's evaluator and pusher outputs."""
     store = metadata_store.MetadataStore(tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata_path))
     run = max(store.get_contexts_by_type("pipeline_run"), key=lambda c: c.create_time_since_epoch)
@@ -101,7 +102,9 @@ def run_report(metadata_path: str) -> Dict:
     types = {t.id: t.name for t in store.get_artifact_types()}
     for artifact in outputs:
         kind, props = types[artifact.type_id], artifact.custom_properties
-        if kind == "ModelEvaluation":
+        if kind == "Examples" and "users_too_short" in props:  # LeaveOneOutSplit's output
+            report["users"] = {name: props[name].int_value for name in COUNTS}
+        elif kind == "ModelEvaluation":
             report["evaluation"] = json.loads(io_utils.read_string_file(os.path.join(artifact.uri, METRICS_FILE)))
         elif kind == "ModelBlessing":
             report["blessed"] = bool(props["blessed"].int_value)

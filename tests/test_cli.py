@@ -35,6 +35,19 @@ def test_train_writes_config_metrics_and_model(tmp_path):
     assert metrics["test"]["hr@10"] > 0.5  # chance is 0.5; the rule is learnable
     assert (out / "model" / "saved_model.pb").exists()
     assert "test:" in result.output and "ndcg@10=" in result.output
+    versions = os.listdir(out / "serving" / "fame")
+    assert len(versions) == 1
+
+    again = CliRunner().invoke(main, ["train", "--data", _data(tmp_path), "--output", str(out), "--epochs", "4",
+                                      "--quiet", *TINY])
+    assert again.exit_code == 0, again.output
+    assert "training already finished" in again.output
+    assert os.listdir(out / "serving" / "fame") == versions  # re-evaluated, not exported again
+
+    other = CliRunner().invoke(main, ["train", "--data", _data(tmp_path), "--output", str(out), "--epochs", "5",
+                                      "--quiet", *TINY])
+    assert other.exit_code == 1 and isinstance(other.exception, SystemExit)  # a message, not a traceback
+    assert "holds a run with a different config" in other.output
 
 
 def test_bad_config_and_bad_data_are_clear_errors(tmp_path):

@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import random
+import re
 
 import pytest
 
@@ -15,10 +16,11 @@ from conftest import rule_sequences
 from fame_tf import FameConfig, tf
 from fame_tf.config import ConfigError
 from pipeline.convert import prepare_input, sequences_to_csv
+from pipeline.defaults import PIPELINE_DEFAULTS
 from pipeline.evaluator import decide
 from pipeline.leave_one_out import split_user
 from pipeline.local_runner import paths, run_local
-from pipeline.trainer import PIPELINE_DEFAULTS, TrainerSettings
+from pipeline.trainer import TrainerSettings
 from pipeline.validation import DataValidationError
 from pipeline.vertex_runner import compile_vertex
 
@@ -40,11 +42,14 @@ def write_interactions(path, rows, header=("user_id", "item_id", "timestamp")):
         writer.writerows(rows)
 
 
-def rule_rows(num_users=200):
-    """Interactions in shuffled file order: only the timestamps give each user's order."""
+def rule_rows(num_users=200, too_short=0):
+    """Interactions in shuffled file order: only the timestamps give each user's order. The
+    ``too_short`` extra users have 1 or 2 interactions, too few for the split."""
     rows = [(f"u{user}", f"item{item}", 1_000_000 + 60 * step)
             for user, items in rule_sequences(num_users, NUM_ITEMS, min_len=5, max_len=10).items()
             for step, item in enumerate(items)]
+    rows += [(f"short{user}", f"item{step}", 1_000_000 + 60 * step)
+             for user in range(too_short) for step in range(1 + user % 2)]
     random.Random(0).shuffle(rows)
     return rows
 
@@ -56,7 +61,7 @@ def chance_ndcg_at_10(num_items):
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     root = tmp_path_factory.mktemp("pipeline")
-    write_interactions(str(root / "data" / "interactions.csv"), rule_rows())
+    write_interactions(str(root / "data" / "interactions.csv"), rule_rows(too_short=3))
     return root
 
 
@@ -79,6 +84,7 @@ def test_first_run_trains_blesses_and_pushes_a_version(workdir, first_run):
         assert files, component
     metrics = first_run["evaluation"]["metrics"]
     assert first_run["evaluation"]["test_users"] == 200
+    assert first_run["users"] == {"users": 200, "users_too_short": 3}  # counted in ML Metadata
     assert metrics["ndcg@10"] > max(THRESHOLD, 3 * chance_ndcg_at_10(NUM_ITEMS))
     assert first_run["blessed"] and "no blessed model yet" in first_run["reason"]
     (version,) = versions(workdir)
@@ -99,6 +105,7 @@ def test_second_run_with_unchanged_inputs_is_served_from_the_cache(workdir, firs
                       min_ndcg_at_10=THRESHOLD)
     states = {name: node["state"] for name, node in again["components"].items()}
     assert {states[name] for name in UPSTREAM_OF_EVALUATOR} == {"CACHED"}
+    assert again["users"] == first_run["users"]  # the cached split's counts
     # The evaluator sees a new baseline (the first run's model, which is this very model): it does
     # not bless it again, so the same model is not pushed twice.
     assert not again["blessed"] and "already the latest blessed model" in again["reason"]
@@ -165,6 +172,18 @@ def test_cli_compiles_with_dataflow_flags_and_validated_trainer_settings(tmp_pat
     refused = CliRunner().invoke(main, args + ["--hidden-size", "31"])
     assert refused.exit_code != 0 and "hidden_size=31" in refused.output
     assert "--dataflow needs --project" in CliRunner().invoke(main, args + ["--dataflow"]).output
+
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps({"num_heads": 2}))
+    assert CliRunner().invoke(main, args + ["--config", str(config_file)]).exit_code == 0
+    settings = TrainerSettings.from_custom_config(trainer_custom_config(out))  # the file over the pipeline defaults
+    assert {name: getattr(settings.model, name) for name in PIPELINE_DEFAULTS} == PIPELINE_DEFAULTS
+    shown = CliRunner().invoke(main, ["pipeline", "compile", "--help"]).output
+    assert re.search(r"--epochs INTEGER\s+\[default: 10\]", shown) and "[default: heads]" in shown
+    submit = ["pipeline", "submit", "--project", "p", "--region", "r", "--bucket", "gs://b", "--pipeline-json", out]
+    ignored = CliRunner().invoke(main, submit + ["--dataflow", "--heads", "2"])
+    assert ignored.exit_code == 2 and "only apply when submit compiles" in ignored.output
+    assert "--num-heads" in ignored.output and "--dataflow" in ignored.output
 
 
 # -- the pieces, without a pipeline ----------------------------------------------------------------
