@@ -26,9 +26,22 @@ def _row(cells) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
+def _command(name: str, result: dict, variant: str) -> str:
+    """The `bench/reproduce.py` options that produce this row."""
+    seeds = ",".join(str(r["seed"]) for r in result["runs"] if r["variant"] == variant)
+    options = f"--data {result['data']} --variants {variant} --seeds {seeds}"
+    tag = name[len(os.path.basename(os.path.normpath(result["data"]))) + 1:]
+    if tag:
+        options += f" --tag {tag}"
+    if result["extra"]:
+        options += f" --extra '{result['extra']}'"
+    return f"`{options}`"
+
+
 def reproduce_table(names) -> str:
     header = ["data", "variant", "runs", *(m.upper() for m in METRICS),
-              "epochs (mean)", "s/epoch", "train min (mean)", "train seq/s", "peak RSS GiB"]
+              "epochs (mean)", "s/epoch", "train min (mean)", "train seq/s", "peak RSS GiB",
+              "`bench/reproduce.py` options"]
     lines = [_row(header), _row(["---"] * len(header))]
     for name in names:
         result = _load(name)
@@ -38,7 +51,8 @@ def reproduce_table(names) -> str:
             lines.append(_row([name, f"`{variant}`", row["runs"], *(spread(m) for m in METRICS),
                                f"{row['epochs']:.0f}", f"{row['seconds_per_epoch']:.0f}",
                                "—" if row["train_seconds"] is None else f"{row['train_seconds'] / 60:.0f}",
-                               f"{row['train_sequences_per_second']:.0f}", f"{row['peak_rss_mb'] / 1024:.1f}"]))
+                               f"{row['train_sequences_per_second']:.0f}", f"{row['peak_rss_mb'] / 1024:.1f}",
+                               _command(name, result, variant)]))
     return "\n".join(lines)
 
 
