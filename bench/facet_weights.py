@@ -1,0 +1,69 @@
+"""How trained FAME models use their heads and experts: gate and router weights on test histories.
+
+For each run directory (of `fame-tf train` or bench/reproduce.py) this measures the mean gate weight
+of each head, the mean largest gate weight, and the normalised entropy (1 = uniform, 0 = one-hot) of
+the gate and of the routers; prints them and merges them into bench/results/facet_weights.json.
+
+    .venv/bin/python bench/facet_weights.py bench/work/beauty/fame-seed0 bench/work/sports/fame-seed0
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULT = os.path.join(ROOT, "bench", "results", "facet_weights.json")
+
+
+def _normalised_entropy(weights: np.ndarray) -> float:
+    entropy = -(weights * np.log(np.maximum(weights, 1e-12))).sum(-1)
+    return float((entropy / np.log(weights.shape[-1])).mean())
+
+
+def measure(run_dir: str, users: int, batch_size: int = 500) -> dict:
+    from fame_tf import keras
+    from fame_tf.data import load_split
+
+    with open(os.path.join(run_dir, "metrics.json")) as handle:
+        metrics = json.load(handle)
+    config = metrics["config"]
+    if config["variant"] != "fame":
+        raise click.ClickException(f"{run_dir} is a {config['variant']} run: it has no gate or routers")
+    model = keras.models.load_model(os.path.join(run_dir, "model"))
+    source = os.path.join(ROOT, metrics["data"]["source"])  # relative to the repository, as reproduce.py runs
+    history = load_split(source, config["max_len"]).test_history[:users]
+    outputs = [model(history[i:i + batch_size]) for i in range(0, len(history), batch_size)]
+    gate = np.concatenate([o["gate"].numpy() for o in outputs])
+    router = np.concatenate([o["router"].numpy() for o in outputs])
+    return {
+        "users": len(history), "heads": config["num_heads"], "experts": config["num_experts"],
+        "gate_mean_per_head": [round(float(w), 4) for w in gate.mean(0)],
+        "gate_largest_weight_mean": float(gate.max(-1).mean()),
+        "gate_normalised_entropy": _normalised_entropy(gate),
+        "router_largest_weight_mean": float(router.max(-1).mean()),
+        "router_normalised_entropy": _normalised_entropy(router),
+    }
+
+
+@click.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--users", default=5000, show_default=True, help="Test histories measured per run.")
+def main(runs, users):
+    results = {}
+    if os.path.exists(RESULT):
+        with open(RESULT) as handle:
+            results = json.load(handle)
+    for run in runs:
+        key = os.path.relpath(os.path.abspath(run), ROOT)
+        results[key] = measure(run, users)
+        print(key, json.dumps(results[key]), flush=True)
+        with open(RESULT, "w") as handle:  # after every run, so a later failure loses nothing
+            json.dump(results, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()
