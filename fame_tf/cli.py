@@ -116,11 +116,11 @@ VOCABULARY_FILE = "vocabulary.json"  # raw item ids; model item i + 1 is entry i
 
 def _latest_version(run_dir):
     """The newest serving version that `train` exported into RUN_DIR, or None."""
-    from fame_tf.export import MODEL_NAME
+    from fame_tf.export import MODEL_NAME, versions
 
     base_path = os.path.join(run_dir, "serving", MODEL_NAME)
-    versions = [int(name) for name in os.listdir(base_path) if name.isdigit()] if os.path.isdir(base_path) else []
-    return os.path.join(base_path, str(max(versions))) if versions else None
+    existing = versions(base_path)
+    return os.path.join(base_path, str(existing[-1])) if existing else None
 
 
 def _export(model, vocabulary, run_dir, base_path=None, version=None, k=None):

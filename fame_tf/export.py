@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from fame_tf._keras import keras, tf
 from fame_tf.layers import PACKAGE
@@ -128,13 +128,20 @@ def export_serving_model(model: FameModel, vocabulary: Sequence[str], export_dir
     return export_dir
 
 
+def versions(base_path: str) -> List[int]:
+    """The numbered version directories in ``base_path`` (TF Serving layout), ascending."""
+    if not os.path.isdir(base_path):
+        return []
+    return sorted(int(name) for name in os.listdir(base_path) if name.isdigit())
+
+
 def export_version(model: FameModel, vocabulary: Sequence[str], base_path: str, version: Optional[int] = None,
                    k: int = DEFAULT_K) -> str:
     """Exports into ``base_path/<version>/`` (TF Serving layout; default version: unix seconds, as
     the TFX Pusher, bumped past the newest existing version). The model is written to a hidden
     sibling directory and renamed into place, so a polling server never sees half a version."""
     os.makedirs(base_path, exist_ok=True)
-    existing = [int(name) for name in os.listdir(base_path) if name.isdigit()]
+    existing = versions(base_path)
     if version is None:
         version = max([int(time.time())] + [v + 1 for v in existing])
     elif version in existing:

@@ -20,6 +20,7 @@ from google.protobuf import json_format
 from tensorflow.core.protobuf import saved_model_pb2
 
 from fame_tf._keras import tf
+from fame_tf import export
 
 POLICIES = ("latest", "all", "specific")
 log = logging.getLogger(__name__)
@@ -45,10 +46,7 @@ class Servable:
 
 def ready_versions(base_path: str) -> Sequence[int]:
     """Numeric sub-directories that hold a complete SavedModel, ascending."""
-    if not os.path.isdir(base_path):
-        return []
-    versions = [int(n) for n in os.listdir(base_path) if n.isdigit()]
-    return sorted(v for v in versions if os.path.isfile(os.path.join(base_path, str(v), "saved_model.pb")))
+    return [v for v in export.versions(base_path) if os.path.isfile(os.path.join(base_path, str(v), "saved_model.pb"))]
 
 
 def signature_defs(path: str) -> Dict[str, dict]:
