@@ -40,10 +40,6 @@ def _machine():
             "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
 
 
-def _timed_epochs(run):
-    return run.get("timed_epochs", run["epochs"])
-
-
 def _summarise(runs):
     out = {}
     for variant in dict.fromkeys(r["variant"] for r in runs):
@@ -54,9 +50,8 @@ def _summarise(runs):
             row[key] = {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
         for key in ("epochs", "train_sequences_per_second", "peak_rss_mb"):
             row[key] = statistics.mean(r[key] for r in mine)
-        row["seconds_per_epoch"] = statistics.mean(r["train_seconds"] / _timed_epochs(r) for r in mine)
-        # Runs resumed before training time was counted across runs time only their last part.
-        timed = [r["train_seconds"] for r in mine if _timed_epochs(r) == r["epochs"]]
+        row["seconds_per_epoch"] = statistics.mean(r["train_seconds"] / r["timed_epochs"] for r in mine)
+        timed = [r["train_seconds"] for r in mine if r["timed_epochs"] == r["epochs"]]
         row["train_seconds"] = statistics.mean(timed) if timed else None
         out[variant] = row
     return out
@@ -94,13 +89,16 @@ def main(data, variants, seeds, extra, tag):
                 print(f"{variant} seed {seed}: {time.time() - start:.0f}s", flush=True)
             with open(metrics_path) as handle:
                 metrics = json.load(handle)
+            epochs = len(metrics["validation_history"])
+            if metrics.get("train_seconds"):  # every run of a resumed training
+                seconds, timed_epochs = metrics["train_seconds"], epochs
+            else:  # resumed before training time was counted across runs: only its last part
+                seconds, timed_epochs = metrics["train_seconds_this_run"], metrics["epochs_this_run"]
             run = {
                 "variant": variant, "seed": seed, "test": metrics["test"], "validation": metrics["validation"],
                 "validation_ndcg@10_by_epoch": [round(h["ndcg@10"], 5) for h in metrics["validation_history"]],
-                "best_epoch": metrics["best_epoch"], "epochs": len(metrics["validation_history"]),
-                "train_seconds": metrics.get("train_seconds") or metrics["train_seconds_this_run"],
-                "timed_epochs": (len(metrics["validation_history"]) if metrics.get("train_seconds")
-                                 else metrics["epochs_this_run"]),
+                "best_epoch": metrics["best_epoch"], "epochs": epochs,
+                "train_seconds": seconds, "timed_epochs": timed_epochs,
                 "train_sequences_per_second": metrics["train_sequences_per_second"],
                 "peak_rss_mb": metrics["peak_rss_mb"], "config": metrics["config"],
             }

@@ -256,6 +256,7 @@ def pipeline_run(data, output, no_cache, min_ndcg_at_10, top_k, distribution, be
     _quiet_library_warnings()
     settings = _trainer_settings(config_file, top_k, distribution, options)
     from fame_tf.data import DataError
+    from pipeline.leave_one_out import MIN_ITEMS
     from pipeline.local_runner import run_local
     from pipeline.validation import DataValidationError
 
@@ -267,7 +268,7 @@ def pipeline_run(data, output, no_cache, min_ndcg_at_10, top_k, distribution, be
         click.echo(f"  {name:28s} {node['state']:9s} {node['seconds']:7.1f} s")
     click.echo(f"pipeline finished in {report['seconds']:.0f} s")
     click.echo(f"users:    {report['users']['users']} split, {report['users']['users_too_short']} dropped "
-               "(fewer than 3 interactions)")
+               f"(fewer than {MIN_ITEMS} interactions)")
     click.echo("test:     " + _fmt(report["evaluation"]["metrics"]))
     click.echo(f"blessing: {'BLESSED' if report['blessed'] else 'NOT BLESSED'}: {report['reason']}")
     click.echo(f"pushed:   {report['pushed_to'] or 'nothing'} (model base path {report['serving_model_base_path']})")

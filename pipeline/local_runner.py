@@ -85,8 +85,8 @@ def component_progress():
 
 def run_report(metadata_path: str) -> Dict:
     """What the latest run recorded in ML Metadata: ``components`` {node: {state, seconds}} in run
-    order, the leave-one-out split's ``users`` counts, the ``evaluation`` report, ``blessed``/``reason`` and ``pushed``/``pushed_to`` of
-    the run's evaluator and pusher outputs."""
+    order, the leave-one-out split's ``users`` counts, the ``evaluation`` report,
+    ``blessed``/``reason`` and ``pushed``/``pushed_to`` of the run's evaluator and pusher outputs."""
     store = metadata_store.MetadataStore(tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata_path))
     run = max(store.get_contexts_by_type("pipeline_run"), key=lambda c: c.create_time_since_epoch)
     executions = sorted(store.get_executions_by_context(run.id), key=lambda e: e.create_time_since_epoch)
@@ -102,7 +102,7 @@ def run_report(metadata_path: str) -> Dict:
     types = {t.id: t.name for t in store.get_artifact_types()}
     for artifact in outputs:
         kind, props = types[artifact.type_id], artifact.custom_properties
-        if kind == "Examples" and "users_too_short" in props:  # LeaveOneOutSplit's output
+        if kind == "Examples" and all(name in props for name in COUNTS):  # LeaveOneOutSplit's output
             report["users"] = {name: props[name].int_value for name in COUNTS}
         elif kind == "ModelEvaluation":
             report["evaluation"] = json.loads(io_utils.read_string_file(os.path.join(artifact.uri, METRICS_FILE)))
