@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 
 import click
 
@@ -38,8 +39,14 @@ def _command(name: str, result: dict, variant: str) -> str:
     return f"`{options}`"
 
 
+def _validation(result: dict, variant: str) -> str:
+    """Validation NDCG@10 of the selected model, the number defaults are chosen by."""
+    values = [r["validation"]["ndcg@10"] for r in result["runs"] if r["variant"] == variant]
+    return f"{statistics.mean(values):.4f}" + (f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else "")
+
+
 def reproduce_table(names) -> str:
-    header = ["data", "variant", "runs", *(m.upper() for m in METRICS),
+    header = ["data", "variant", "runs", *(m.upper() for m in METRICS), "val NDCG@10",
               "epochs (mean)", "s/epoch", "train min (mean)", "train seq/s", "peak RSS GiB",
               "`bench/reproduce.py` options"]
     lines = [_row(header), _row(["---"] * len(header))]
@@ -49,6 +56,7 @@ def reproduce_table(names) -> str:
             spread = lambda key: (f"{row[key]['mean']:.4f} ± {row[key]['std']:.4f}" if row["runs"] > 1
                                   else f"{row[key]['mean']:.4f}")
             lines.append(_row([name, f"`{variant}`", row["runs"], *(spread(m) for m in METRICS),
+                               _validation(result, variant),
                                f"{row['epochs']:.0f}", f"{row['seconds_per_epoch']:.0f}",
                                "—" if row["train_seconds"] is None else f"{row['train_seconds'] / 60:.0f}",
                                f"{row['train_sequences_per_second']:.0f}", f"{row['peak_rss_mb'] / 1024:.1f}",
