@@ -28,7 +28,10 @@ def measure(run_dir: str, users: int, batch_size: int = 500) -> dict:
     from fame_tf import keras
     from fame_tf.data import load_split
 
-    with open(os.path.join(run_dir, "metrics.json")) as handle:
+    metrics_path = os.path.join(run_dir, "metrics.json")
+    if not os.path.exists(metrics_path):
+        raise click.ClickException(f"{run_dir} has no metrics.json: the run has not finished")
+    with open(metrics_path) as handle:
         metrics = json.load(handle)
     config = metrics["config"]
     if config["variant"] != "fame":
