@@ -3,7 +3,8 @@
 Each (variant, seed) trains with `fame-tf train` in its own process (so peak memory is its own)
 into bench/work/<data>/<variant>-seed<k>/; runs already in the results file are kept and an
 interrupted run resumes from its work directory. Prints and writes bench/results/<data>.json: per-run test metrics of the
-validation-selected model, training time, epochs, throughput, peak memory, and mean/std per variant.
+validation-selected model under both ranking protocols (seen items kept; seen items excluded),
+training time and time to the best epoch, epochs, throughput, peak memory, and mean/std per variant.
 
     .venv/bin/python bench/reproduce.py --data data/beauty --variants sasrec,fame --seeds 0,1,2
 """
@@ -32,6 +33,7 @@ VARIANTS = {
     "fame-logit-scale": ["--logit-scale", "heads"],
 }
 KEYS = ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr")
+EXCLUDED = "seen_excluded"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -40,19 +42,28 @@ def _machine():
             "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
 
 
+def _spread(values):
+    return {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+
+
 def _summarise(runs):
+    """Per variant: mean and std of each test metric with seen items kept, the same under
+    ``seen_excluded``, the selection metric (validation NDCG@10) and the costs."""
     out = {}
     for variant in dict.fromkeys(r["variant"] for r in runs):
         mine = [r for r in runs if r["variant"] == variant]
-        row = {"runs": len(mine)}
-        for key in KEYS:
-            values = [r["test"][key] for r in mine]
-            row[key] = {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
-        for key in ("epochs", "train_sequences_per_second", "peak_rss_mb"):
+        row = {"runs": len(mine), "seeds": [r["seed"] for r in mine]}
+        row.update({key: _spread([r["test"][key] for r in mine]) for key in KEYS})
+        if all(EXCLUDED in r["test"] for r in mine):
+            row[EXCLUDED] = {key: _spread([r["test"][EXCLUDED][key] for r in mine]) for key in KEYS}
+        row["validation_ndcg@10"] = _spread([r["validation"]["ndcg@10"] for r in mine])
+        for key in ("epochs", "best_epoch", "train_sequences_per_second", "peak_rss_mb"):
             row[key] = statistics.mean(r[key] for r in mine)
         row["seconds_per_epoch"] = statistics.mean(r["train_seconds"] / r["timed_epochs"] for r in mine)
         timed = [r["train_seconds"] for r in mine if r["timed_epochs"] == r["epochs"]]
         row["train_seconds"] = statistics.mean(timed) if timed else None
+        to_best = [r["seconds_to_best_epoch"] for r in mine if r.get("seconds_to_best_epoch")]
+        row["seconds_to_best_epoch"] = statistics.mean(to_best) if len(to_best) == len(mine) else None
         out[variant] = row
     return out
 
@@ -99,6 +110,8 @@ def main(data, variants, seeds, extra, tag):
                 "validation_ndcg@10_by_epoch": [round(h["ndcg@10"], 5) for h in metrics["validation_history"]],
                 "best_epoch": metrics["best_epoch"], "epochs": epochs,
                 "train_seconds": seconds, "timed_epochs": timed_epochs,
+                "seconds_to_best_epoch": metrics.get("seconds_to_best_epoch"),
+                "selection_protocol": metrics.get("selection_protocol", "seen_kept"),
                 "train_sequences_per_second": metrics["train_sequences_per_second"],
                 "peak_rss_mb": metrics["peak_rss_mb"], "config": metrics["config"],
             }

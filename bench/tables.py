@@ -2,6 +2,7 @@
 measured files rather than numbers typed by hand.
 
     .venv/bin/python bench/tables.py reproduce beauty sports
+    .venv/bin/python bench/tables.py tuning beauty
     .venv/bin/python bench/tables.py serving
     .venv/bin/python bench/tables.py pipeline
 """
@@ -15,7 +16,7 @@ import statistics
 import click
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
-METRICS = ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20")
+METRICS = ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr")
 
 
 def _load(name: str) -> dict:
@@ -31,7 +32,7 @@ def _command(name: str, result: dict, variant: str) -> str:
     """The `bench/reproduce.py` options that produce this row."""
     seeds = ",".join(str(r["seed"]) for r in result["runs"] if r["variant"] == variant)
     options = f"--data {result['data']} --variants {variant} --seeds {seeds}"
-    tag = name[len(os.path.basename(os.path.normpath(result["data"]))) + 1:]
+    tag = os.path.basename(name)[len(os.path.basename(os.path.normpath(result["data"]))) + 1:]
     if tag:
         options += f" --tag {tag}"
     if result["extra"]:
@@ -40,27 +41,52 @@ def _command(name: str, result: dict, variant: str) -> str:
 
 
 def _validation(result: dict, variant: str) -> str:
-    """Validation NDCG@10 of the selected model, the number defaults are chosen by."""
+    """Validation NDCG@10 (seen kept) of the selected model, the number settings are chosen by."""
     values = [r["validation"]["ndcg@10"] for r in result["runs"] if r["variant"] == variant]
     return f"{statistics.mean(values):.4f}" + (f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else "")
 
 
+def _spread(value: dict, runs: int) -> str:
+    return f"{value['mean']:.4f} ± {value['std']:.4f}" if runs > 1 else f"{value['mean']:.4f}"
+
+
 def reproduce_table(names) -> str:
-    header = ["data", "variant", "runs", *(m.upper() for m in METRICS), "val NDCG@10",
-              "epochs (mean)", "s/epoch", "train min (mean)", "train seq/s", "peak RSS GiB",
-              "`bench/reproduce.py` options"]
+    """Two rows per variant: test metrics with seen items kept and with seen items excluded (runs
+    from before the excluded protocol existed have only the first)."""
+    header = ["data", "variant", "seeds", "protocol", *(m.upper() for m in METRICS), "val NDCG@10 (kept)",
+              "best epoch", "min to best", "s/epoch", "`bench/reproduce.py` options"]
     lines = [_row(header), _row(["---"] * len(header))]
     for name in names:
         result = _load(name)
         for variant, row in result["summary"].items():
-            spread = lambda key: (f"{row[key]['mean']:.4f} ± {row[key]['std']:.4f}" if row["runs"] > 1
-                                  else f"{row[key]['mean']:.4f}")
-            lines.append(_row([name, f"`{variant}`", row["runs"], *(spread(m) for m in METRICS),
-                               _validation(result, variant),
-                               f"{row['epochs']:.0f}", f"{row['seconds_per_epoch']:.0f}",
-                               "—" if row["train_seconds"] is None else f"{row['train_seconds'] / 60:.0f}",
-                               f"{row['train_sequences_per_second']:.0f}", f"{row['peak_rss_mb'] / 1024:.1f}",
-                               _command(name, result, variant)]))
+            seeds = ",".join(str(r["seed"]) for r in result["runs"] if r["variant"] == variant)
+            to_best = row.get("seconds_to_best_epoch")
+            costs = [f"{row['best_epoch']:.0f}" if "best_epoch" in row else "—",
+                     "—" if to_best is None else f"{to_best / 60:.0f}", f"{row['seconds_per_epoch']:.0f}"]
+            for protocol, metrics in (("kept", row), ("excluded", row.get("seen_excluded"))):
+                if metrics is None:
+                    continue
+                first = protocol == "kept"
+                lines.append(_row([os.path.basename(name), f"`{variant}`", seeds, protocol,
+                                   *(_spread(metrics[m], row["runs"]) for m in METRICS),
+                                   *([_validation(result, variant), *costs, _command(name, result, variant)]
+                                     if first else [""] * 5)]))
+    return "\n".join(lines)
+
+
+def tuning_table(name: str) -> str:
+    """One row per trial of bench/results/tune-<name>.json: the drawn values, each variant's
+    validation NDCG@10 (seen kept), their ratio and the best epochs."""
+    result = _load(f"tune-{name}")
+    knobs = list(result["trials"][0]["values"]) if result["trials"] else []
+    header = ["trial", *knobs, "SASRec val", "FAME val", "FAME / SASRec", "best epochs (S, F)"]
+    lines = [_row(header), _row(["---"] * len(header))]
+    for trial in sorted(result["trials"], key=lambda t: t["trial"]):
+        lines.append(_row([trial["trial"], *(trial["values"][k] for k in knobs),
+                           f"{trial['sasrec']['validation']['ndcg@10']:.4f}",
+                           f"{trial['fame']['validation']['ndcg@10']:.4f}",
+                           f"{trial['fame_over_sasrec_val_ndcg@10']:.3f}",
+                           f"{trial['sasrec']['best_epoch']}, {trial['fame']['best_epoch']}"]))
     return "\n".join(lines)
 
 
@@ -109,6 +135,13 @@ def main():
 def reproduce(names):
     """Reproduction table of bench/results/<NAME>.json files (e.g. beauty sports)."""
     click.echo(reproduce_table(names))
+
+
+@main.command()
+@click.argument("name")
+def tuning(name):
+    """Trials of the search in bench/results/tune-<NAME>.json (e.g. beauty)."""
+    click.echo(tuning_table(name))
 
 
 @main.command()

@@ -30,7 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def main(data, variant, steps, rounds):
     split = load_split(data, 50)
     config = FameConfig(num_items=split.num_items, variant=variant)
-    batches = train_dataset(split, config.batch_size, 0).take(steps).cache()
+    batches = train_dataset(split, config).take(steps).cache()
     models = {jit: build_model(config.replace(jit_compile=jit)) for jit in (False, True)}
     for model in models.values():
         model.fit(batches, epochs=1, verbose=0)  # compiles every batch shape once

@@ -22,6 +22,9 @@ _CHOICES = {
     "head_residual": config_module.HEAD_RESIDUALS,
     "logit_scale": config_module.LOGIT_SCALES,
     "activation": config_module.ACTIVATIONS,
+    "training_scheme": config_module.TRAINING_SCHEMES,
+    "norm_placement": config_module.NORM_PLACEMENTS,
+    "selection_protocol": config_module.SELECTION_PROTOCOLS,
 }
 _SHORT = {"num_heads": "--heads", "num_experts": "--experts", "num_layers": "--layers"}
 
@@ -108,7 +111,11 @@ def train(data, output, k_core, on_error, user_col, item_col, time_col, delimite
 
 
 def _fmt(metrics):
-    return " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+    """One line per protocol: seen kept, then seen excluded."""
+    from fame_tf.metrics import PROTOCOLS, protocol_metrics
+
+    return "\n    ".join(f"{protocol}: " + " ".join(f"{k}={v:.4f}" for k, v in protocol_metrics(metrics, protocol).items())
+                          for protocol in PROTOCOLS)
 
 
 VOCABULARY_FILE = "vocabulary.json"  # raw item ids; model item i + 1 is entry i

@@ -18,6 +18,9 @@ ITEM_PROJECTIONS = ("learned", "identity")
 HEAD_RESIDUALS = ("slice", "none")
 LOGIT_SCALES = ("none", "heads")
 ACTIVATIONS = ("gelu", "relu")
+TRAINING_SCHEMES = ("prefix", "every_position")
+NORM_PLACEMENTS = ("post", "pre")
+SELECTION_PROTOCOLS = ("seen_kept", "seen_excluded")
 
 
 class ConfigError(ValueError):
@@ -48,8 +51,11 @@ class FameConfig:
     num_experts: int = 4
     num_layers: int = 2
     max_len: int = 50
-    ffn_multiplier: int = 1
+    ffn_multiplier: int = 1  # inner width of the backbone blocks' feed-forward nets, in units of d
+    facet_ffn_multiplier: int = 1  # inner width of FAME's per-head feed-forward net, in units of d/H
+    ffn_inner_dropout: bool = True  # dropout also after the feed-forward activation (SASRec), not only after its output
     activation: str = "gelu"
+    norm_placement: str = "post"  # LayerNorm after each residual sum (post) or on each sub-layer's input (pre)
     dropout: float = 0.5
     attention_dropout: float = 0.5
     objective: str = "full_softmax"
@@ -58,11 +64,16 @@ class FameConfig:
     item_projection: str = "learned"
     head_residual: str = "slice"
     logit_scale: str = "none"
+    training_scheme: str = "prefix"
+    length_buckets: bool = True
     learning_rate: float = 1e-3
+    weight_decay: float = 0.0  # > 0: AdamW (decoupled weight decay)
+    warmup_steps: int = 0  # linear learning-rate warm-up, then constant
     batch_size: int = 256
     epochs: int = 200
     patience: int = 10
     eval_every: int = 1
+    selection_protocol: str = "seen_kept"
     seed: int = 42
     jit_compile: bool = False
 
@@ -80,6 +91,9 @@ class FameConfig:
             ("head_residual", HEAD_RESIDUALS),
             ("logit_scale", LOGIT_SCALES),
             ("activation", ACTIVATIONS),
+            ("training_scheme", TRAINING_SCHEMES),
+            ("norm_placement", NORM_PLACEMENTS),
+            ("selection_protocol", SELECTION_PROTOCOLS),
         ):
             value = getattr(self, name)
             if value not in allowed:
@@ -92,6 +106,8 @@ class FameConfig:
             ("num_layers", 1),
             ("max_len", 1),
             ("ffn_multiplier", 1),
+            ("facet_ffn_multiplier", 1),
+            ("warmup_steps", 0),
             ("batch_size", 1),
             ("epochs", 1),
             ("patience", 1),
@@ -106,10 +122,13 @@ class FameConfig:
                 raise ConfigError(f"{name}={value!r} is not allowed; it must be in [0, 1)")
         if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
             raise ConfigError(f"learning_rate={self.learning_rate!r} is not allowed; it must be > 0")
+        if isinstance(self.weight_decay, bool) or not isinstance(self.weight_decay, (int, float)) or self.weight_decay < 0:
+            raise ConfigError(f"weight_decay={self.weight_decay!r} is not allowed; it must be >= 0")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise ConfigError(f"seed={self.seed!r} is not allowed; it must be an integer")
-        if not isinstance(self.jit_compile, bool):
-            raise ConfigError(f"jit_compile={self.jit_compile!r} is not allowed; use true or false")
+        for name in ("jit_compile", "length_buckets", "ffn_inner_dropout"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name}={getattr(self, name)!r} is not allowed; use true or false")
         if self.hidden_size % self.num_heads:
             raise ConfigError(
                 f"hidden_size={self.hidden_size} is not allowed with num_heads={self.num_heads}; "

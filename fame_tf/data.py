@@ -191,24 +191,36 @@ def pad_left(sequences: Sequence[Sequence[int]], length: int) -> np.ndarray:
     """Keeps the most recent ``length`` ids of each sequence, left-padded with 0."""
     out = np.zeros((len(sequences), length), np.int32)
     for row, seq in enumerate(sequences):
-        seq = list(seq)[-length:]
-        if seq:
+        seq = np.asarray(seq, np.int32)[-length:]
+        if len(seq):
             out[row, length - len(seq):] = seq
+    return out
+
+
+def seen_items(sequences: Sequence[Sequence[int]]) -> np.ndarray:
+    """Each sequence's distinct items (every one, not only the last ``max_len``), padded with 0:
+    what the seen-excluded ranking protocol removes from the ranking."""
+    distinct = [np.unique(np.asarray(seq, np.int32)) for seq in sequences]
+    out = np.zeros((len(distinct), max([len(d) for d in distinct] + [1])), np.int32)
+    for row, items in enumerate(distinct):
+        out[row, :len(items)] = items
     return out
 
 
 @dataclasses.dataclass
 class SplitData:
-    """Leave-one-out split as padded int32 arrays (left padding, most recent item last)."""
+    """Leave-one-out split: each user's training items, and the validation and test cases as padded
+    int32 arrays (left padding, most recent item last)."""
 
     vocab: Vocabulary
     users: List[str]
-    train_inputs: np.ndarray  # [U, L] items 1..n-3 of each user
-    train_targets: np.ndarray  # [U, L] the next item at each position (0: none)
+    train_sequences: List[np.ndarray]  # every training item of each user, oldest first
     valid_history: np.ndarray  # [U, L] items before the validation target
     valid_targets: np.ndarray  # [U]
+    valid_seen: np.ndarray  # [U, S] distinct items of the whole validation history (0: none)
     test_history: np.ndarray  # [U, L] items before the test target (validation item included)
     test_targets: np.ndarray  # [U]
+    test_seen: np.ndarray  # [U, S] distinct items of the whole test history
     report: DataReport
 
     @property
@@ -217,7 +229,25 @@ class SplitData:
 
     def item_counts(self) -> np.ndarray:
         """How often each id is a training target (index 0: padding)."""
-        return np.bincount(self.train_targets.ravel(), minlength=self.num_items + 1).astype(np.float32)
+        targets = np.concatenate([s[1:] for s in self.train_sequences] + [np.zeros(0, np.int32)])
+        return np.bincount(targets, minlength=self.num_items + 1).astype(np.float32)
+
+
+def every_position_examples(train_sequences: Sequence[np.ndarray], max_len: int) -> Dict[str, np.ndarray]:
+    """One example per user: ``inputs`` [U, L] and the next item at every position ``targets``
+    [U, L] (0: none), from the user's most recent ``max_len + 1`` training items (SASRec's scheme)."""
+    usable = [s for s in train_sequences if len(s) >= 2]
+    return {"inputs": pad_left([s[:-1] for s in usable], max_len),
+            "targets": pad_left([s[1:] for s in usable], max_len)}
+
+
+def prefix_examples(train_sequences: Sequence[np.ndarray], max_len: int) -> Dict[str, np.ndarray]:
+    """One example per prefix of every user's training items: ``inputs`` [S, L] (the prefix's most
+    recent ``max_len`` items) and ``targets`` [S], the item that follows it (RecBole's and BSARec's
+    scheme; each target gets its own forward pass and dropout noise)."""
+    prefixes = [s[:end] for s in train_sequences for end in range(1, len(s))]
+    targets = [s[end] for s in train_sequences for end in range(1, len(s))]
+    return {"inputs": pad_left(prefixes, max_len), "targets": np.asarray(targets, np.int32).reshape(-1)}
 
 
 def leave_one_out(sequences: Dict[str, List[str]], max_len: int, report: Optional[DataReport] = None) -> SplitData:
@@ -230,18 +260,19 @@ def leave_one_out(sequences: Dict[str, List[str]], max_len: int, report: Optiona
         raise DataError(f"{report.source}: no user has the 3 interactions a leave-one-out split needs")
     vocab = Vocabulary.build(kept.values())
     users = list(kept)
-    ids = [vocab.lookup(kept[u]) for u in users]
+    ids = [np.asarray(vocab.lookup(kept[u]), np.int32) for u in users]
     report.users, report.items = len(users), len(vocab)
     report.interactions = sum(len(s) for s in ids)
     return SplitData(
         vocab=vocab,
         users=users,
-        train_inputs=pad_left([s[:-3] for s in ids], max_len),
-        train_targets=pad_left([s[1:-2] for s in ids], max_len),
+        train_sequences=[s[:-2] for s in ids],
         valid_history=pad_left([s[:-2] for s in ids], max_len),
         valid_targets=np.array([s[-2] for s in ids], np.int32),
+        valid_seen=seen_items([s[:-2] for s in ids]),
         test_history=pad_left([s[:-1] for s in ids], max_len),
         test_targets=np.array([s[-1] for s in ids], np.int32),
+        test_seen=seen_items([s[:-1] for s in ids]),
         report=report,
     )
 

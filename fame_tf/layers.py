@@ -143,13 +143,16 @@ class ExpertAttention(keras.layers.Layer):
 
 @keras.utils.register_keras_serializable(package=PACKAGE)
 class PositionwiseFeedForward(keras.layers.Layer):
-    """Two dense layers on the last axis; applied to [B, T, H, e] it is shared by all heads."""
+    """Two dense layers on the last axis; applied to [B, T, H, e] it is shared by all heads.
+    Dropout follows the output, and with ``inner_dropout`` also the activation (SASRec's original
+    block; RecBole's and BSARec's have only the outer one)."""
 
-    def __init__(self, multiplier=1, activation="gelu", dropout=0.0, **kwargs):
+    def __init__(self, multiplier=1, activation="gelu", dropout=0.0, inner_dropout=True, **kwargs):
         super().__init__(**kwargs)
         self.multiplier = multiplier
         self.activation = activation
         self.dropout = dropout
+        self.inner_dropout = inner_dropout
         self.drop = keras.layers.Dropout(dropout)
 
     def build(self, input_shape):
@@ -163,7 +166,10 @@ class PositionwiseFeedForward(keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, x, training=None):
-        return self.drop(self.outer(self.drop(self.inner(x), training=training)), training=training)
+        inner = self.inner(x)
+        if self.inner_dropout:
+            inner = self.drop(inner, training=training)
+        return self.drop(self.outer(inner), training=training)
 
     def get_config(self):
         return {
@@ -171,15 +177,18 @@ class PositionwiseFeedForward(keras.layers.Layer):
             "multiplier": self.multiplier,
             "activation": self.activation,
             "dropout": self.dropout,
+            "inner_dropout": self.inner_dropout,
         }
 
 
 @keras.utils.register_keras_serializable(package=PACKAGE)
 class TransformerBlock(keras.layers.Layer):
-    """A post-LN transformer block. With ``facet_heads=True`` it is FAME's last layer: the heads stay
-    separate ([B, T, H, e], no W_O), each head's residual is its e-slice of the input (or nothing),
-    and LayerNorm and the feed-forward net work over e and are shared by the heads.
-    Returns ``(output, router_weights)``."""
+    """A transformer block, post-LN (``norm_first=False``: LayerNorm after each residual sum, as in
+    SASRec, RecBole and BSARec) or pre-LN (LayerNorm on each sub-layer's input, as in pmixer's
+    SASRec; the model then normalises the last block's output). With ``facet_heads=True`` it is
+    FAME's last layer: the heads stay separate ([B, T, H, e], no W_O), each head's residual is its
+    e-slice of the input (or nothing), and the feed-forward net and the LayerNorms after the
+    attention work over e and are shared by the heads. Returns ``(output, router_weights)``."""
 
     def __init__(
         self,
@@ -191,6 +200,8 @@ class TransformerBlock(keras.layers.Layer):
         dropout=0.0,
         attention_dropout=0.0,
         head_residual="slice",
+        ffn_inner_dropout=True,
+        norm_first=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -202,6 +213,8 @@ class TransformerBlock(keras.layers.Layer):
         self.dropout = dropout
         self.attention_dropout = attention_dropout
         self.head_residual = head_residual
+        self.ffn_inner_dropout = ffn_inner_dropout
+        self.norm_first = norm_first
         self.attention = ExpertAttention(
             num_heads,
             num_experts,
@@ -211,7 +224,7 @@ class TransformerBlock(keras.layers.Layer):
         )
         self.drop = keras.layers.Dropout(dropout)
         self.attention_norm = keras.layers.LayerNormalization(epsilon=1e-6, name="attention_norm")
-        self.ffn = PositionwiseFeedForward(ffn_multiplier, activation, dropout, name="ffn")
+        self.ffn = PositionwiseFeedForward(ffn_multiplier, activation, dropout, ffn_inner_dropout, name="ffn")
         self.ffn_norm = keras.layers.LayerNormalization(epsilon=1e-6, name="ffn_norm")
 
     def build(self, input_shape):
@@ -219,21 +232,25 @@ class TransformerBlock(keras.layers.Layer):
         width = d // self.num_heads if self.facet_heads else d
         inner_shape = (None, None, self.num_heads, width) if self.facet_heads else (None, None, d)
         self.attention.build(input_shape)
-        self.attention_norm.build(inner_shape)
+        self.attention_norm.build((None, None, d) if self.norm_first else inner_shape)
         self.ffn.build(inner_shape)
         self.ffn_norm.build(inner_shape)
         super().build(input_shape)
 
     def call(self, x, padding_mask, training=None, last_only=False):
         """``last_only``: the last position's output only, [B, 1, ...] (see ``ExpertAttention``)."""
-        attended, router = self.attention(x, padding_mask, training=training, last_only=last_only)
+        source = self.attention_norm(x) if self.norm_first else x
+        attended, router = self.attention(source, padding_mask, training=training, last_only=last_only)
         residual = x[:, -1:] if last_only else x
         if self.facet_heads:
             shape = tf.shape(residual)
             residual = tf.reshape(residual, [shape[0], shape[1], self.num_heads, -1])
             if self.head_residual == "none":
                 residual = tf.zeros_like(residual)
-        hidden = self.attention_norm(residual + self.drop(attended, training=training))
+        hidden = residual + self.drop(attended, training=training)
+        if self.norm_first:
+            return hidden + self.ffn(self.ffn_norm(hidden), training=training), router
+        hidden = self.attention_norm(hidden)
         return self.ffn_norm(hidden + self.ffn(hidden, training=training)), router
 
     def get_config(self):
@@ -247,6 +264,8 @@ class TransformerBlock(keras.layers.Layer):
             "dropout": self.dropout,
             "attention_dropout": self.attention_dropout,
             "head_residual": self.head_residual,
+            "ffn_inner_dropout": self.ffn_inner_dropout,
+            "norm_first": self.norm_first,
         }
 
 

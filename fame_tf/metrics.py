@@ -1,8 +1,12 @@
-"""Full-ranking metrics over the whole catalogue: HR@K, NDCG@K and MRR.
+"""Full-ranking metrics over the whole catalogue: HR@K, NDCG@K and MRR, under both protocols.
 
 A target's rank is the number of other scored items whose score is >= its own (ties count against
 the target, so a constant scorer gets no credit). It is found by one comparison per item, without
-sorting. Padding (and, optionally, items of the history other than the target) is never ranked.
+sorting. Padding is never ranked. Two protocols, both over the whole catalogue:
+
+- **seen kept** (the paper's and RecBole's): items the user already has stay in the ranking;
+- **seen excluded** (BSARec-, DuoRec-style tables): every item of the user's whole history other
+  than the target is removed from the ranking (the target stays rankable when it is a repeat).
 """
 
 from __future__ import annotations
@@ -15,22 +19,27 @@ import numpy as np
 from fame_tf._keras import tf
 
 DEFAULT_KS = (5, 10, 20)
-_EXCLUDED = -np.inf
+PROTOCOLS = ("seen_kept", "seen_excluded")
+EXCLUDED = "seen_excluded"  # the key of the seen-excluded metrics in a metrics dict
 
 
-def target_ranks(scores: tf.Tensor, targets: tf.Tensor, history=None) -> tf.Tensor:
+def target_ranks(scores: tf.Tensor, targets: tf.Tensor, seen=None):
     """0-based ranks [B] of ``targets`` [B] under ``scores`` [B, V] (column 0 is padding).
-    With ``history`` [B, T], items of the history other than the target are not ranked."""
+    With ``seen`` [B, S] (item ids, 0 for none, repeats allowed) it returns ``(kept, excluded)``:
+    the ranks with seen items kept, and with seen items other than the target removed."""
     scores = tf.convert_to_tensor(scores, tf.float32)
     targets = tf.cast(targets, tf.int32)
     columns = tf.range(tf.shape(scores)[1])[None, :]
-    excluded = columns == 0
-    if history is not None:
-        seen = tf.reduce_any(columns[:, :, None] == tf.cast(history, tf.int32)[:, None, :], axis=-1)
-        excluded |= seen & (columns != targets[:, None])
     target_scores = tf.gather(scores, targets, batch_dims=1)
-    beats = (scores >= target_scores[:, None]) & (columns != targets[:, None]) & ~excluded
-    return tf.reduce_sum(tf.cast(beats, tf.int32), axis=1)
+    beats = (scores >= target_scores[:, None]) & (columns != targets[:, None]) & (columns != 0)
+    kept = tf.reduce_sum(tf.cast(beats, tf.int32), axis=1)
+    if seen is None:
+        return kept
+    seen = tf.cast(seen, tf.int32)
+    rows = tf.broadcast_to(tf.range(tf.shape(seen)[0])[:, None], tf.shape(seen))
+    counts = tf.scatter_nd(tf.stack([rows, seen], -1), tf.ones_like(seen), tf.shape(scores, out_type=tf.int32))
+    excluded = tf.reduce_sum(tf.cast(beats & (counts == 0), tf.int32), axis=1)
+    return kept, excluded
 
 
 def metrics_from_ranks(ranks: np.ndarray, ks: Sequence[int] = DEFAULT_KS) -> Dict[str, float]:
@@ -44,29 +53,42 @@ def metrics_from_ranks(ranks: np.ndarray, ks: Sequence[int] = DEFAULT_KS) -> Dic
     return out
 
 
-# One compiled ranking function per (model, exclude_history), traced once for any batch shape:
-# a new tf.function per call would trace the whole model again at every validation.
+def protocol_metrics(metrics: Dict, protocol: str) -> Dict[str, float]:
+    """The flat metrics of one protocol out of ``evaluate``'s result."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol={protocol!r} is not allowed; choose one of {list(PROTOCOLS)}")
+    return metrics[EXCLUDED] if protocol == EXCLUDED else {k: v for k, v in metrics.items() if k != EXCLUDED}
+
+
+# One compiled ranking function per model, traced once for any batch shape: a new tf.function per
+# call would trace the whole model again at every validation.
 _RANKERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def _ranker(model, exclude_history: bool):
-    rankers = _RANKERS.setdefault(model, {})
-    if exclude_history not in rankers:
-        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32)])
-        def ranks_of(history, target):
-            return target_ranks(model.score(history), target, history if exclude_history else None)
-        rankers[exclude_history] = ranks_of
-    return rankers[exclude_history]
+def _ranker(model):
+    if model not in _RANKERS:
+        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32),
+                                      tf.TensorSpec([None, None], tf.int32)])
+        def ranks_of(history, target, seen):
+            return target_ranks(model.score(history), target, seen)
+        _RANKERS[model] = ranks_of
+    return _RANKERS[model]
 
 
-def evaluate(model, histories: np.ndarray, targets: np.ndarray, batch_size: int = 512,
-             exclude_history: bool = False, ks: Sequence[int] = DEFAULT_KS) -> Dict[str, float]:
-    """Ranks each target against the whole catalogue given its history; returns the metrics."""
-    ranks_of = _ranker(model, exclude_history)
-    ranks = []
+def evaluate(model, histories: np.ndarray, targets: np.ndarray, seen: np.ndarray, batch_size: int = 512,
+             ks: Sequence[int] = DEFAULT_KS) -> Dict:
+    """Ranks each target against the whole catalogue given its history (the model sees the most
+    recent ``histories`` columns; ``seen`` holds the whole history's items). Returns the seen-kept
+    metrics, with the seen-excluded ones under ``"seen_excluded"``."""
+    ranks_of = _ranker(model)
+    kept, excluded = [], []
     for start in range(0, len(targets), batch_size):
-        history = histories[start:start + batch_size]
+        rows = slice(start, start + batch_size)
+        history, items = histories[rows], seen[rows]
         longest = max(int((history > 0).sum(axis=1).max()), 1)  # shared padding changes no score
-        ranks.append(ranks_of(tf.constant(history[:, -longest:], tf.int32),
-                              tf.constant(targets[start:start + batch_size], tf.int32)).numpy())
-    return metrics_from_ranks(np.concatenate(ranks), ks)
+        widest = max(int((items > 0).sum(axis=1).max()), 1)
+        ranks = ranks_of(tf.constant(history[:, -longest:], tf.int32), tf.constant(targets[rows], tf.int32),
+                         tf.constant(np.sort(items, axis=1)[:, ::-1][:, :widest].copy(), tf.int32))
+        kept.append(ranks[0].numpy())
+        excluded.append(ranks[1].numpy())
+    return {**metrics_from_ranks(np.concatenate(kept), ks), EXCLUDED: metrics_from_ranks(np.concatenate(excluded), ks)}

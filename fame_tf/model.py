@@ -24,8 +24,8 @@ _NEG_INF = -1e9
 class FameModel(tfrs.Model):
     """Sequential recommender over item ids 1..num_items (0 is padding).
 
-    ``compute_loss`` takes ``{"inputs": [B, T], "targets": [B, T]}`` (next item at every position,
-    0 where there is none). ``call`` returns the last position's ``query`` [B, d], and for FAME the
+    ``compute_loss`` takes ``{"inputs": [B, T], "targets": [B]}`` (the item after each sequence) or
+    ``"targets": [B, T]`` (the next item at every position, 0 where there is none). ``call`` returns the last position's ``query`` [B, d], and for FAME the
     ``gate`` [B, H] and ``router`` [B, H, N] weights that explain a recommendation.
     """
 
@@ -46,7 +46,9 @@ class FameModel(tfrs.Model):
                 config.num_heads,
                 num_experts=config.num_experts if last and self.is_facet else 1,
                 facet_heads=last and self.is_facet,
-                ffn_multiplier=config.ffn_multiplier,
+                ffn_multiplier=config.facet_ffn_multiplier if last and self.is_facet else config.ffn_multiplier,
+                ffn_inner_dropout=config.ffn_inner_dropout,
+                norm_first=config.norm_placement == "pre",
                 activation=config.activation,
                 dropout=config.dropout,
                 attention_dropout=config.attention_dropout,
@@ -56,6 +58,9 @@ class FameModel(tfrs.Model):
             for i in range(config.num_layers)
             for last in [i == config.num_layers - 1]
         ]
+        # Pre-LN blocks leave their output unnormalised; one LayerNorm (over e for FAME's heads) closes them.
+        self.final_norm = (keras.layers.LayerNormalization(epsilon=1e-6, name="final_norm")
+                           if config.norm_placement == "pre" else None)
         # Multiplies each head's score (config.logit_scale); 1 for SASRec, which has no head scores.
         self.head_score_scale = float(config.num_heads) if self.is_facet and config.logit_scale == "heads" else 1.0
         if self.is_facet:
@@ -89,6 +94,8 @@ class FameModel(tfrs.Model):
         x = self.embedding(item_ids, training=training)
         for i, block in enumerate(self.blocks):
             x, router = block(x, padding_mask, training=training, last_only=last_only and i == len(self.blocks) - 1)
+        if self.final_norm is not None:
+            x = self.final_norm(x)
         if not self.is_facet:
             return {"query": x}
         gate = self.gate(x)
@@ -132,10 +139,13 @@ class FameModel(tfrs.Model):
     # -- training ---------------------------------------------------------------------------------
     def compute_loss(self, inputs, training: bool = False) -> tf.Tensor:
         targets = tf.cast(inputs["targets"], tf.int32)
-        valid = targets != PADDING_ID
-        encoded = self.encode(inputs["inputs"], training=training)
-        outputs = {name: tf.boolean_mask(value, valid) for name, value in encoded.items()}
-        targets = tf.boolean_mask(targets, valid)
+        if targets.shape.rank == 1:  # one target per sequence, after its last position
+            outputs = self(inputs["inputs"], training=training)
+        else:  # a target at every position (0: none)
+            valid = targets != PADDING_ID
+            encoded = self.encode(inputs["inputs"], training=training)
+            outputs = {name: tf.boolean_mask(value, valid) for name, value in encoded.items()}
+            targets = tf.boolean_mask(targets, valid)
         if self.config.objective == "full_softmax":
             # Softmax cross-entropy over the whole catalogue. This is exactly the loss of
             # tfrs.tasks.Retrieval given [positives; catalogue] as candidates and a score mask that

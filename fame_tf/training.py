@@ -14,8 +14,8 @@ import numpy as np
 
 from fame_tf._keras import keras, tf
 from fame_tf.config import FameConfig
-from fame_tf.data import SplitData
-from fame_tf.metrics import evaluate
+from fame_tf.data import SplitData, every_position_examples, prefix_examples
+from fame_tf.metrics import evaluate, protocol_metrics
 from fame_tf.model import FameModel
 
 MONITOR = "ndcg@10"
@@ -27,27 +27,60 @@ LENGTH_BUCKETS = (4, 8, 16, 32)
 def trim_padding(features):
     """Drops the columns that are padding in every row of a batch; positions count from the most
     recent item, so the model's outputs do not change, only the work does."""
-    longest = tf.reduce_max(tf.reduce_sum(tf.cast(features["inputs"] > 0, tf.int32), axis=1))
-    return {name: value[:, -tf.maximum(longest, 1):] for name, value in features.items()}
+    longest = tf.maximum(tf.reduce_max(tf.reduce_sum(tf.cast(features["inputs"] > 0, tf.int32), axis=1)), 1)
+    return {name: value[:, -longest:] if value.shape.rank == 2 else value for name, value in features.items()}
 
 
-def train_dataset(split: SplitData, batch_size: int, seed: int) -> tf.data.Dataset:
-    """Shuffled training batches of ``{"inputs", "targets"}`` grouped by history length and
-    trimmed of shared padding; users with no training pair are left out."""
-    keep = (split.train_targets > 0).any(axis=1)
-    features = {"inputs": split.train_inputs[keep], "targets": split.train_targets[keep]}
-    return (
-        tf.data.Dataset.from_tensor_slices(features)
-        .shuffle(int(keep.sum()), seed=seed, reshuffle_each_iteration=True)
-        .bucket_by_sequence_length(
+def training_examples(split: SplitData, config: FameConfig) -> Dict[str, np.ndarray]:
+    """The training examples of ``config.training_scheme`` (see ``fame_tf.data``)."""
+    make = prefix_examples if config.training_scheme == "prefix" else every_position_examples
+    return make(split.train_sequences, config.max_len)
+
+
+def train_dataset(split: SplitData, config: FameConfig) -> tf.data.Dataset:
+    """The training batches of ``split`` under ``config`` (see ``batches``)."""
+    return batches(training_examples(split, config), config)
+
+
+def batches(features: Dict[str, np.ndarray], config: FameConfig) -> tf.data.Dataset:
+    """Batches of ``features``, shuffled i.i.d. over the whole set every epoch and trimmed of
+    shared padding. With ``length_buckets`` a batch holds examples of similar
+    length (much less padding; batches stay in random order)."""
+    dataset = tf.data.Dataset.from_tensor_slices(features).shuffle(
+        len(features["inputs"]), seed=config.seed, reshuffle_each_iteration=True)
+    if config.length_buckets:
+        dataset = dataset.bucket_by_sequence_length(
             lambda f: tf.reduce_sum(tf.cast(f["inputs"] > 0, tf.int32)),
             bucket_boundaries=list(LENGTH_BUCKETS),
-            bucket_batch_sizes=[batch_size] * (len(LENGTH_BUCKETS) + 1),
+            bucket_batch_sizes=[config.batch_size] * (len(LENGTH_BUCKETS) + 1),
             no_padding=True,
         )
-        .map(trim_padding)
-        .prefetch(tf.data.AUTOTUNE)
-    )
+    else:
+        dataset = dataset.batch(config.batch_size)
+    return dataset.map(trim_padding).prefetch(tf.data.AUTOTUNE)
+
+
+@keras.utils.register_keras_serializable(package="fame_tf")
+class LinearWarmup(keras.optimizers.schedules.LearningRateSchedule):
+    """The learning rate rises linearly over ``warmup_steps`` steps, then stays constant."""
+
+    def __init__(self, learning_rate: float, warmup_steps: int):
+        self.learning_rate, self.warmup_steps = learning_rate, warmup_steps
+
+    def __call__(self, step):
+        fraction = tf.minimum((tf.cast(step, tf.float32) + 1.0) / float(self.warmup_steps), 1.0)
+        return self.learning_rate * fraction
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "warmup_steps": self.warmup_steps}
+
+
+def make_optimizer(config: FameConfig) -> keras.optimizers.Optimizer:
+    """Adam, or AdamW when ``weight_decay`` > 0; with ``warmup_steps`` a linear warm-up."""
+    rate = LinearWarmup(config.learning_rate, config.warmup_steps) if config.warmup_steps else config.learning_rate
+    if config.weight_decay:
+        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
+    return keras.optimizers.Adam(rate)
 
 
 class RankingEarlyStopping(keras.callbacks.Callback):
@@ -56,9 +89,10 @@ class RankingEarlyStopping(keras.callbacks.Callback):
     without improvement of ``val_ndcg@10``. Its state lives in ``directory`` so that a resumed run
     continues where the interrupted one stopped; at the end the best weights are restored."""
 
-    def __init__(self, split: SplitData, directory: str, patience: int, every: int = 1, batch_size: int = 512):
+    def __init__(self, split: SplitData, directory: str, patience: int, every: int = 1,
+                 protocol: str = "seen_kept", batch_size: int = 512):
         super().__init__()
-        self.split, self.directory = split, directory
+        self.split, self.directory, self.protocol = split, directory, protocol
         self.patience, self.every, self.batch_size = patience, every, batch_size
         self.state_path = os.path.join(directory, "state.json")
         self.weights_path = os.path.join(directory, "best.weights.h5")
@@ -79,21 +113,26 @@ class RankingEarlyStopping(keras.callbacks.Callback):
         if (epoch + 1) % self.every:
             return
         start = time.time()
-        metrics = evaluate(self.model, self.split.valid_history, self.split.valid_targets, self.batch_size)
+        split = self.split
+        measured = evaluate(self.model, split.valid_history, split.valid_targets, split.valid_seen, self.batch_size)
+        metrics = protocol_metrics(measured, self.protocol)
         if logs is not None:
             logs.update({f"val_{k}": v for k, v in metrics.items()})
         # An epoch redone after an interruption replaces its earlier evaluation.
         self.state["history"] = [h for h in self.state["history"] if h["epoch"] <= epoch]
-        self.state["history"].append({"epoch": epoch + 1, **metrics, "eval_seconds": time.time() - start})
+        self.state["history"].append({"epoch": epoch + 1, **measured, "eval_seconds": time.time() - start,
+                                      "train_seconds": self.state["train_seconds"] + time.time() - start})
         self.state["train_seconds"] += time.time() - start
         if metrics[MONITOR] > self.state["best"]:
-            self.state.update(best=metrics[MONITOR], best_epoch=epoch + 1, wait=0)
+            self.state.update(best=metrics[MONITOR], best_epoch=epoch + 1, wait=0,
+                              best_train_seconds=self.state["train_seconds"])
             self.model.save_weights(self.weights_path)
         else:
             self.state["wait"] += 1
         print(
-            f"epoch {epoch + 1}: val {MONITOR}={metrics[MONITOR]:.4f} hr@10={metrics['hr@10']:.4f} "
-            f"(best {self.state['best']:.4f} at epoch {self.state['best_epoch']}, wait {self.state['wait']}/{self.patience})",
+            f"epoch {epoch + 1}: val {MONITOR}={metrics[MONITOR]:.4f} hr@10={metrics['hr@10']:.4f} ({self.protocol}; "
+            f"best {self.state['best']:.4f} at epoch {self.state['best_epoch']}, wait {self.state['wait']}/{self.patience}; "
+            f"{self.state['train_seconds'] / 60:.1f} min)",
             flush=True,
         )
         self._save_state()
@@ -126,7 +165,7 @@ def build_model(config: FameConfig, split: Optional[SplitData] = None) -> FameMo
     model.build()
     if split is not None and config.objective == "sampled_softmax":
         model.set_item_counts(split.item_counts())
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), jit_compile=config.jit_compile)
+    model.compile(optimizer=make_optimizer(config), jit_compile=config.jit_compile)
     return model
 
 
@@ -148,14 +187,16 @@ def fit(config: FameConfig, split: SplitData, output_dir: str, verbose: int = 2)
     with open(config_path, "w") as handle:
         handle.write(config.to_json())
     model = build_model(config, split)
-    stopper = RankingEarlyStopping(split, os.path.join(output_dir, "early_stopping"), config.patience, config.eval_every)
+    stopper = RankingEarlyStopping(split, os.path.join(output_dir, "early_stopping"), config.patience,
+                                   config.eval_every, config.selection_protocol)
     callbacks = [  # stopper first: its state is saved before the backup marks the epoch done
         stopper,
         keras.callbacks.BackupAndRestore(os.path.join(output_dir, "backup")),
         keras.callbacks.TensorBoard(os.path.join(output_dir, "tensorboard"), profile_batch=0),
     ]
-    dataset = train_dataset(split, config.batch_size, config.seed)
-    sequences = int((split.train_targets > 0).any(axis=1).sum())
+    features = training_examples(split, config)
+    dataset = batches(features, config)
+    sequences = len(features["inputs"])
     start = time.time()
     if stopper.finished:  # a completed run: evaluate its best model again, train nothing
         print(f"{output_dir}: training already finished; evaluating its best model", flush=True)
@@ -171,9 +212,11 @@ def fit(config: FameConfig, split: SplitData, output_dir: str, verbose: int = 2)
         "epochs_this_run": epochs_run,
         "train_seconds_this_run": seconds,
         "train_seconds": stopper.state.get("train_seconds", 0.0),  # all runs of a resumed training
+        "seconds_to_best_epoch": stopper.state.get("best_train_seconds"),
+        "selection_protocol": config.selection_protocol,
         "train_sequences_per_second": sequences * epochs_run / seconds if seconds and epochs_run else None,
-        "validation": evaluate(model, split.valid_history, split.valid_targets),
-        "test": evaluate(model, split.test_history, split.test_targets),
+        "validation": evaluate(model, split.valid_history, split.valid_targets, split.valid_seen),
+        "test": evaluate(model, split.test_history, split.test_targets, split.test_seen),
         "validation_history": stopper.state["history"],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }

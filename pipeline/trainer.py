@@ -15,7 +15,7 @@ import tensorflow_transform as tft
 
 from fame_tf import FameConfig, tf
 from fame_tf.config import ConfigError
-from fame_tf.data import DataReport, SplitData, Vocabulary, pad_left
+from fame_tf.data import DataReport, SplitData, Vocabulary, pad_left, seen_items
 from fame_tf.export import DEFAULT_K, export_serving_model
 from fame_tf.metrics import DEFAULT_KS
 from fame_tf.training import fit
@@ -80,12 +80,14 @@ def split_from_sequences(train: List[List[int]], evaluation: List[List[int]], vo
     the validation split."""
     history = pad_left([s[:-1] for s in evaluation], max_len)
     targets = np.array([s[-1] for s in evaluation], np.int32)
+    seen = seen_items([s[:-1] for s in evaluation])
     report = DataReport(source="transformed examples", users=len(evaluation), items=len(vocabulary),
                         interactions=sum(len(s) for s in evaluation) + len(evaluation))
     return SplitData(
         vocab=Vocabulary(list(vocabulary)), users=[str(n) for n in range(len(evaluation))],
-        train_inputs=pad_left([s[:-1] for s in train], max_len), train_targets=pad_left([s[1:] for s in train], max_len),
-        valid_history=history, valid_targets=targets, test_history=history, test_targets=targets, report=report,
+        train_sequences=[np.asarray(s, np.int32) for s in train],
+        valid_history=history, valid_targets=targets, valid_seen=seen,
+        test_history=history, test_targets=targets, test_seen=seen, report=report,
     )
 
 
@@ -96,7 +98,7 @@ def run_fn(fn_args) -> None:
     config = settings.model.replace(num_items=len(vocabulary))
     split = split_from_sequences(read_id_sequences(fn_args.train_files), read_id_sequences(fn_args.eval_files),
                                  vocabulary, config.max_len)
-    print(f"trainer: {len(split.train_inputs)} training sequences, {len(split.valid_targets)} validation users, "
+    print(f"trainer: {len(split.train_sequences)} training sequences, {len(split.valid_targets)} validation users, "
           f"{len(vocabulary)} items", flush=True)
     with choose_strategy(settings.distribution).scope():
         summary = fit(config, split, fn_args.model_run_dir, verbose=0)

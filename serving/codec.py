@@ -13,6 +13,8 @@ import numpy as np
 
 from fame_tf._keras import tf
 
+MAX_DEPTH = 32  # of a tensor value's nested lists; signatures take rank <= 2, so this is generous
+
 
 class InvalidArgument(ValueError):
     """The request does not fit the signature (HTTP 400)."""
@@ -54,6 +56,8 @@ def to_array(value: Any, dtype: tf.DType) -> np.ndarray:
     leaf_depth = [None]
 
     def walk(node, depth):
+        if depth > MAX_DEPTH:
+            raise InvalidArgument(f"the value is nested deeper than {MAX_DEPTH} levels")
         if isinstance(node, list):
             if depth == len(shape):
                 shape.append(len(node))

@@ -14,7 +14,7 @@ import dataclasses
 import logging
 import os
 import threading
-from typing import Dict, Mapping, Optional, Sequence
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 from google.protobuf import json_format
 from tensorflow.core.protobuf import saved_model_pb2
@@ -89,13 +89,18 @@ class ModelManager:
         self.name, self.base_path, self.poll_seconds = name, base_path, poll_seconds
         self.policy, self.versions, self.labels = policy, set(versions), dict(labels or {})
         self._servables: Dict[int, Servable] = {}
-        self._failed: Dict[int, str] = {}  # version -> error; not retried until the directory changes
+        # version -> (saved_model.pb stamp, error); not retried until the file changes
+        self._failed: Dict[int, Tuple[str, str]] = {}
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
 
     # -- lookup (request threads) -----------------------------------------------------------------
     def servables(self) -> Dict[int, Servable]:
         return self._servables
+
+    def failed(self) -> Dict[int, str]:
+        """Versions on disk whose current ``saved_model.pb`` failed to load -> the error."""
+        return {v: error for v, (stamp, error) in dict(self._failed).items() if stamp and stamp == self._stamp(v)}
 
     def get(self, version: Optional[int] = None, label: Optional[str] = None) -> Servable:
         servables = self._servables  # one read: a consistent snapshot
@@ -128,7 +133,8 @@ class ModelManager:
         current = self._servables
         loaded = dict(current)
         while True:
-            ready = [v for v in ready_versions(self.base_path) if self._failed.get(v) != self._stamp(v)]
+            ready = [v for v in ready_versions(self.base_path)
+                     if v not in self._failed or self._failed[v][0] != self._stamp(v)]
             missing = self._wanted(ready) - set(loaded)
             if not missing:
                 break
@@ -137,9 +143,9 @@ class ModelManager:
                 try:
                     loaded[version] = load_servable(self.name, version, path)
                     log.info("loaded %s version %d from %s", self.name, version, path)
-                except Exception:  # noqa: BLE001  (a broken version must not stop serving the others)
+                except Exception as error:  # noqa: BLE001  (a broken version must not stop serving the others)
                     log.exception("could not load %s version %d from %s", self.name, version, path)
-                    self._failed[version] = self._stamp(version)
+                    self._failed[version] = (self._stamp(version), f"{type(error).__name__}: {error}"[:2000])
         wanted = self._wanted(ready)
         loaded = {v: s for v, s in loaded.items() if v in wanted}
         if loaded.keys() != current.keys():

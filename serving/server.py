@@ -46,6 +46,12 @@ def _ok(payload) -> Answer:
     return 200, json.dumps(payload).encode()
 
 
+def _version_status(version: int, error: Optional[str]) -> dict:
+    if error is None:
+        return {"version": str(version), "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
+    return {"version": str(version), "state": "END", "status": {"error_code": "UNKNOWN", "error_message": error}}
+
+
 class RestApp:
     """Routes TF Serving REST paths to a ``ModelManager``; independent of the HTTP server."""
 
@@ -82,16 +88,19 @@ class RestApp:
             return _error(500, str(error))
 
     def status(self, version: Optional[int], label: Optional[str]) -> Answer:
+        """Loaded versions are AVAILABLE; a version whose load failed is END with its error, as TF
+        Serving reports it (until its directory is removed or replaced)."""
+        failed = self.manager.failed()
         if version is None and label is None:
-            versions = sorted(self.manager.servables(), reverse=True)
-            if not versions:
+            available = self.manager.servables()
+            if not available and not failed:
                 raise ServableNotFound(f"Could not find any versions of model {self.manager.name}")
+            versions = sorted(set(available) | set(failed), reverse=True)
+        elif version in failed and version not in self.manager.servables():
+            versions = [version]
         else:
             versions = [self.manager.get(version, label).version]
-        return _ok({"model_version_status": [
-            {"version": str(v), "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
-            for v in versions
-        ]})
+        return _ok({"model_version_status": [_version_status(v, failed.get(v)) for v in versions]})
 
     def metadata(self, version: Optional[int], label: Optional[str]) -> Answer:
         servable = self.manager.get(version, label)
@@ -108,6 +117,8 @@ class RestApp:
             body = json.loads(data)
         except ValueError as error:
             raise InvalidArgument(f"JSON Parse error: {error}") from error
+        except RecursionError as error:  # nesting deeper than the parser's stack
+            raise InvalidArgument("JSON Parse error: the body is nested too deeply") from error
         if not isinstance(body, dict):
             raise InvalidArgument("the request body must be a JSON object")
         name = body.get("signature_name", DEFAULT_SIGNATURE)

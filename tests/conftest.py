@@ -7,7 +7,7 @@ from fame_tf import FameConfig
 @pytest.fixture
 def tiny_config():
     return FameConfig(num_items=30, hidden_size=16, num_heads=4, num_experts=3, num_layers=2, max_len=12,
-                      dropout=0.0, attention_dropout=0.0)
+                      dropout=0.0, attention_dropout=0.0, batch_size=32)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from conftest import rule_sequences
 
 K = 10
 CONFIG = FameConfig(num_items=30, hidden_size=16, num_heads=4, num_experts=2, max_len=12, dropout=0.0,
-                    attention_dropout=0.0, learning_rate=1e-2, seed=1)
+                    attention_dropout=0.0, learning_rate=1e-2, batch_size=32, seed=1)
 
 
 @functools.lru_cache(maxsize=None)
@@ -26,7 +26,7 @@ def trained():
     sequences["rare"] = [str(i) for i in range(21, 31)]
     split = leave_one_out(sequences, max_len=CONFIG.max_len)
     model = build_model(CONFIG.replace(num_items=split.num_items))
-    model.fit(train_dataset(split, 32, 0), epochs=6, verbose=0)
+    model.fit(train_dataset(split, model.config), epochs=6, verbose=0)
     return model, list(split.vocab.items)
 
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from fame_tf.data import DataError, k_core, leave_one_out, load_split, read_interactions, read_sequences
+from fame_tf.data import (DataError, every_position_examples, k_core, leave_one_out, load_split, prefix_examples,
+                          read_interactions, read_sequences)
 
 
 def _write(path, text):
@@ -17,8 +18,24 @@ def test_sequence_reader_and_leave_one_out(tmp_path):
     assert split.test_targets.tolist() == [e, a] and split.valid_targets.tolist() == [d, c]
     assert split.test_history[0].tolist() == [b, c, d]  # most recent max_len items
     assert split.valid_history[1].tolist() == [0, 0, b]
-    assert split.train_inputs[0].tolist() == [0, a, b] and split.train_targets[0].tolist() == [0, b, c]
-    assert split.train_targets[1].tolist() == [0, 0, 0]  # one training item: no pair
+    assert [s.tolist() for s in split.train_sequences] == [[a, b, c], [b]]
+    assert split.valid_seen[0].tolist() == sorted([a, b, c]) and split.test_seen[1].tolist() == sorted([b, c]) + [0, 0]
+    every = every_position_examples(split.train_sequences, max_len=3)  # u2 has no training pair
+    assert every["inputs"].tolist() == [[0, a, b]] and every["targets"].tolist() == [[0, b, c]]
+
+
+def test_prefix_examples_cover_every_prefix_within_the_window():
+    sequences = [np.array([1, 2, 3, 4, 5]), np.array([6]), np.array([7, 8])]
+    examples = prefix_examples(sequences, max_len=3)
+    assert examples["targets"].tolist() == [2, 3, 4, 5, 8]
+    assert examples["inputs"].tolist() == [[0, 0, 1], [0, 1, 2], [1, 2, 3], [2, 3, 4], [0, 0, 7]]
+
+
+def test_seen_items_cover_the_whole_history_beyond_max_len():
+    split = leave_one_out({"u": [str(i) for i in range(10)] + ["0"]}, max_len=2)
+    assert split.test_history[0].tolist() == split.vocab.lookup(["8", "9"])
+    assert split.test_seen[0].tolist() == sorted(split.vocab.lookup([str(i) for i in range(10)]))
+    assert split.test_targets[0] in split.test_seen[0]  # a repeat: still ranked (see test_metrics)
 
 
 def test_csv_groups_per_user_and_orders_by_time_with_stable_ties(tmp_path):

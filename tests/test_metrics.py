@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from fame_tf.metrics import metrics_from_ranks, target_ranks
+from fame_tf.data import seen_items
+from fame_tf.metrics import EXCLUDED, metrics_from_ranks, target_ranks
 
 
 def _reference_ranks(scores, targets, history=None):
@@ -15,15 +16,17 @@ def _reference_ranks(scores, targets, history=None):
     return np.array(ranks)
 
 
-@pytest.mark.parametrize("exclude", [False, True])
-def test_ranks_match_a_brute_force_sort_with_ties(exclude):
+def test_ranks_of_both_protocols_match_a_brute_force_sort_with_ties():
     rng = np.random.default_rng(1)
     scores = rng.integers(0, 5, size=(64, 40)).astype(np.float32)  # many ties
     targets = rng.integers(1, 40, size=64)
-    history = rng.integers(0, 40, size=(64, 6))
+    history = rng.integers(0, 40, size=(64, 6))  # repeats and padding (0) included
     history[:8, 0] = targets[:8]  # target repeated from the history: still ranked
-    ranks = target_ranks(scores, targets, history if exclude else None).numpy()
-    np.testing.assert_array_equal(ranks, _reference_ranks(scores, targets, history if exclude else None))
+    kept, excluded = target_ranks(scores, targets, history)
+    np.testing.assert_array_equal(kept.numpy(), _reference_ranks(scores, targets))
+    np.testing.assert_array_equal(excluded.numpy(), _reference_ranks(scores, targets, history))
+    np.testing.assert_array_equal(target_ranks(scores, targets).numpy(), kept.numpy())
+    assert np.any(excluded.numpy() < kept.numpy())
 
 
 def test_padding_is_never_ranked():
@@ -52,8 +55,26 @@ def test_evaluate_traces_the_model_once_for_every_batch_shape(tiny_config):
     rng = np.random.default_rng(0)
     histories = rng.integers(0, 31, size=(37, 12)).astype(np.int32)
     targets = rng.integers(1, 31, size=37).astype(np.int32)
-    first = evaluate(model, histories, targets, batch_size=16)  # batches of 16, 16 and 5 rows
-    again = evaluate(model, histories[:, -5:], targets, batch_size=10)
-    assert _ranker(model, False).experimental_get_tracing_count() == 1
-    assert first == evaluate(model, histories, targets, batch_size=7)  # batching changes no metric
-    assert set(again) == set(first)
+    seen = seen_items(histories)
+    first = evaluate(model, histories, targets, seen, batch_size=16)  # batches of 16, 16 and 5 rows
+    again = evaluate(model, histories[:, -5:], targets, seen, batch_size=10)
+    assert _ranker(model).experimental_get_tracing_count() == 1
+    assert first == evaluate(model, histories, targets, seen, batch_size=7)  # batching changes no metric
+    assert set(again) == set(first) and set(first[EXCLUDED]) == set(first) - {EXCLUDED}
+
+
+def test_evaluate_excluded_protocol_matches_a_brute_force_reference(tiny_config):
+    from fame_tf import FameModel
+    from fame_tf.metrics import evaluate
+
+    model = FameModel(tiny_config)
+    rng = np.random.default_rng(3)
+    histories = rng.integers(0, 31, size=(50, 12)).astype(np.int32)
+    targets = rng.integers(1, 31, size=50).astype(np.int32)
+    older = rng.integers(1, 31, size=(50, 8)).astype(np.int32)  # seen before the model's window
+    seen = seen_items(np.concatenate([older, histories], axis=1))
+    scores = model.score(histories).numpy()
+    reference = metrics_from_ranks(_reference_ranks(scores, targets, np.concatenate([older, histories], axis=1)))
+    measured = evaluate(model, histories, targets, seen, batch_size=16)
+    assert measured[EXCLUDED] == pytest.approx(reference)
+    assert measured[EXCLUDED]["ndcg@10"] > measured["ndcg@10"]

@@ -129,7 +129,7 @@ def test_saved_model_reloads_with_own_classes_and_identical_scores(tiny_config, 
     sequences = rule_sequences(num_users=40, num_items=30, max_len=12)
     split = leave_one_out(sequences, max_len=12)
     model = build_model(tiny_config.replace(num_items=split.num_items))
-    model.fit(train_dataset(split, 16, 0), epochs=1, verbose=0)
+    model.fit(train_dataset(split, model.config.replace(batch_size=16)), epochs=1, verbose=0)
     model.save(str(tmp_path / "model"), save_format="tf")
     restored = keras.models.load_model(str(tmp_path / "model"))
     assert type(restored) is FameModel
@@ -141,11 +141,22 @@ def test_saved_model_reloads_with_own_classes_and_identical_scores(tiny_config, 
     np.testing.assert_array_equal(model.score(ids).numpy(), restored.score(ids).numpy())
 
 
-@pytest.mark.parametrize("variant", ["fame", "sasrec"])
-def test_learns_a_deterministic_next_item_rule(tiny_config, variant):
+RECIPES = {
+    "prefix": {},
+    "every_position": {"training_scheme": "every_position"},
+    "pre_ln": {"norm_placement": "pre"},
+    "adamw_warmup": {"weight_decay": 0.01, "warmup_steps": 30},
+    "no_buckets_wide_ffn": {"length_buckets": False, "ffn_multiplier": 4, "ffn_inner_dropout": False},
+}
+
+
+@pytest.mark.parametrize("variant, recipe", [("fame", r) for r in RECIPES] + [("sasrec", "prefix"), ("sasrec", "every_position")])
+def test_every_training_recipe_learns_a_deterministic_next_item_rule(tiny_config, variant, recipe):
     split = leave_one_out(rule_sequences(num_users=300, num_items=20), max_len=12)
-    config = tiny_config.replace(num_items=split.num_items, variant=variant, learning_rate=1e-2, seed=1)
+    config = tiny_config.replace(num_items=split.num_items, variant=variant, learning_rate=1e-2, seed=1,
+                                 dropout=0.1, attention_dropout=0.1, **RECIPES[recipe])
     model = build_model(config)
-    model.fit(train_dataset(split, 32, 0), epochs=15, verbose=0)
-    metrics = evaluate(model, split.test_history, split.test_targets, ks=(1,))
-    assert metrics["hr@1"] > 0.95, metrics
+    before = evaluate(model, split.test_history, split.test_targets, split.test_seen, ks=(1,))
+    model.fit(train_dataset(split, config), epochs=8 if config.training_scheme == "prefix" else 15, verbose=0)
+    metrics = evaluate(model, split.test_history, split.test_targets, split.test_seen, ks=(1,))
+    assert before["hr@1"] < 0.2 and metrics["hr@1"] > 0.95, (before, metrics)

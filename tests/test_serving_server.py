@@ -71,12 +71,27 @@ def test_incomplete_version_is_not_loaded_until_saved_model_pb_arrives(server, b
     assert requests.post(server.url + "/v1/models/fame/labels/nope:predict", json=HISTORY).status_code == 400
 
 
-def test_broken_version_is_skipped_and_the_old_one_kept(server, base):
+def test_broken_version_is_reported_with_its_error_and_the_old_one_kept(server, base):
     os.makedirs(os.path.join(base, "3"))
     with open(os.path.join(base, "3", "saved_model.pb"), "wb") as handle:
         handle.write(b"not a SavedModel")
-    time.sleep(1.0)
-    assert _served_versions(server.url) == ["1"]
+    _wait_for(lambda: "3" in _served_versions(server.url))  # the poller tried it
+    status = requests.get(server.url + "/v1/models/fame").json()["model_version_status"]
+    assert [(s["version"], s["state"]) for s in status] == [("3", "END"), ("1", "AVAILABLE")]
+    assert status[0]["status"]["error_code"] != "OK" and status[0]["status"]["error_message"]
+    assert requests.get(server.url + "/v1/models/fame/versions/3").json()["model_version_status"][0]["state"] == "END"
+    assert requests.post(server.url + "/v1/models/fame/versions/3:predict", json=HISTORY).status_code == 404
+    assert requests.post(server.url + "/v1/models/fame:predict", json=HISTORY).status_code == 200
+    assert _latest(server.url) == "1"
+    shutil.rmtree(os.path.join(base, "3"))  # gone from disk: no longer reported
+    _wait_for(lambda: _served_versions(server.url) == ["1"])
+
+
+@pytest.mark.parametrize("body", [b"[" * 5000 + b"]" * 5000, b'{"instances": ' + b"[" * 900 + b"]" * 900 + b"}",
+                                  b'{"inputs": {"history": ' + b"[" * 5000 + b"]" * 5000 + b"}}"])
+def test_deeply_nested_bodies_get_400_and_the_server_keeps_serving(server, body):
+    response = requests.post(server.url + "/v1/models/fame:predict", data=body)
+    assert response.status_code == 400 and response.json()["error"]
     assert requests.post(server.url + "/v1/models/fame:predict", json=HISTORY).status_code == 200
 
 
