@@ -12,6 +12,7 @@ COPY constraints.txt setup.py README.md ./
 COPY fame_tf/ fame_tf/
 COPY pipeline/ pipeline/
 COPY serving/ serving/
+COPY fame_cli/ fame_cli/
 RUN pip install --no-cache-dir -c constraints.txt -e . \
     && python -c "import pipeline.pipeline, pipeline.trainer, pipeline.evaluator"
 

@@ -11,7 +11,8 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10,<3.11",
-    packages=find_packages(include=["fame_tf", "fame_tf.*", "pipeline", "pipeline.*", "serving", "serving.*"]),
+    packages=find_packages(include=["fame_tf", "fame_tf.*", "pipeline", "pipeline.*", "serving", "serving.*",
+                                    "fame_cli", "fame_cli.*"]),
     install_requires=[
         "tensorflow==2.16.*",
         "tf-keras==2.16.*",
@@ -24,6 +25,6 @@ setup(
         "requests>=2",
     ],
     extras_require={"test": ["pytest>=7"]},
-    entry_points={"console_scripts": ["fame-tf=fame_tf.cli:main"]},
+    entry_points={"console_scripts": ["fame-tf=fame_cli:main"]},
     classifiers=["Programming Language :: Python :: 3.10", "Topic :: Scientific/Engineering :: Artificial Intelligence"],
 )

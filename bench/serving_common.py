@@ -19,16 +19,13 @@ HISTORY_LENGTH = 50  # items per request's history (the default max_len)
 
 def beauty_export(run_dir: str | None = None, data: str = "data/beauty") -> tuple[str, list]:
     """(model base path with one version, vocabulary), exported afresh so it is the current code's."""
-    from fame_tf import FameConfig, FameModel, keras
-    from fame_tf.cli import VOCABULARY_FILE
+    from fame_tf import FameConfig, FameModel, runs
     from fame_tf.data import load_split
     from fame_tf.export import export_version
 
     base = os.path.join(WORK, os.path.basename(os.path.normpath(run_dir)) if run_dir else "beauty-untrained")
     if run_dir:
-        with open(os.path.join(run_dir, VOCABULARY_FILE)) as handle:
-            vocabulary = json.load(handle)
-        model = keras.models.load_model(os.path.join(run_dir, "model"))
+        model, vocabulary = runs.load(run_dir)
     else:
         vocabulary = load_split(os.path.join(ROOT, data), FameConfig().max_len).vocab.items
         model = FameModel(FameConfig(num_items=len(vocabulary)))

@@ -11,11 +11,13 @@ import csv
 import dataclasses
 import datetime
 import os
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
 
 ON_ERROR = ("raise", "skip")
+MIN_ITEMS = 3  # a training item, the validation target and the test target
+T = TypeVar("T")
 
 
 class DataError(ValueError):
@@ -78,6 +80,23 @@ def read_sequences(path: str, on_error: str = "raise", report: Optional[DataRepo
     return _finish(path, sequences, report), report
 
 
+def time_ordered(events: Iterable[Tuple[float, T]]) -> List[T]:
+    """A user's items ordered by time; items of the same time by item id. The one tie rule of the
+    package (the CLI and the pipeline's Beam step both use it): it depends neither on file order
+    nor on the order in which a distributed runner delivers a user's events."""
+    return [item for _, item in sorted(events)]
+
+
+def leave_one_out_parts(items: Sequence[T]) -> Optional[Dict[str, Sequence[T]]]:
+    """The leave-one-out split of one user's time-ordered items, or None when there are fewer than
+    ``MIN_ITEMS``: ``train`` (all but the last two: the training items), ``eval`` (all but the
+    last: the validation history, then its target) and ``test`` (all: the test history, then its
+    target). In every part but ``train`` the last item is the target."""
+    if len(items) < MIN_ITEMS:
+        return None
+    return {"train": items[:-2], "eval": items[:-1], "test": items}
+
+
 def _parse_time(text: str) -> float:
     try:
         return float(text)
@@ -95,7 +114,7 @@ def read_interactions(
     report: Optional[DataReport] = None,
 ):
     """Reads a CSV/TSV interaction log with a header; groups it per user and orders each user's
-    items by time (ties keep file order). Timestamps are numbers or ISO 8601 dates."""
+    items with ``time_ordered``. Timestamps are numbers or ISO 8601 dates."""
     _check_on_error(on_error)
     report = report if report is not None else DataReport(source=path)
     if delimiter is None:
@@ -130,8 +149,8 @@ def read_interactions(
             except ValueError:
                 _bad(path, line_no, f"unparsable {time_col} {stamp!r}", on_error, report)
                 continue
-            events[user].append((time, len(events[user]), item))
-    sequences = {user: [item for _, _, item in sorted(evs)] for user, evs in events.items()}
+            events[user].append((time, item))
+    sequences = {user: time_ordered(evs) for user, evs in events.items()}
     return _finish(path, sequences, report), report
 
 
@@ -250,31 +269,35 @@ def prefix_examples(train_sequences: Sequence[np.ndarray], max_len: int) -> Dict
     return {"inputs": pad_left(prefixes, max_len), "targets": np.asarray(targets, np.int32).reshape(-1)}
 
 
+def split_data(vocab: Vocabulary, users: List[str], train: Sequence[Sequence[int]],
+               evaluation: Sequence[Sequence[int]], test: Sequence[Sequence[int]], max_len: int,
+               report: DataReport) -> SplitData:
+    """``SplitData`` from the id sequences of ``leave_one_out_parts`` (the pipeline's Trainer
+    builds it from Transform's output the same way)."""
+    def history_and_targets(parts):
+        return (pad_left([s[:-1] for s in parts], max_len), np.array([s[-1] for s in parts], np.int32),
+                seen_items([s[:-1] for s in parts]))
+
+    valid_history, valid_targets, valid_seen = history_and_targets(evaluation)
+    test_history, test_targets, test_seen = history_and_targets(test)
+    return SplitData(vocab=vocab, users=users, train_sequences=[np.asarray(s, np.int32) for s in train],
+                     valid_history=valid_history, valid_targets=valid_targets, valid_seen=valid_seen,
+                     test_history=test_history, test_targets=test_targets, test_seen=test_seen, report=report)
+
+
 def leave_one_out(sequences: Dict[str, List[str]], max_len: int, report: Optional[DataReport] = None) -> SplitData:
-    """Last item of each user: test target; second to last: validation target; the rest trains.
-    Users with fewer than 3 items cannot be split and are dropped (counted in the report)."""
+    """``leave_one_out_parts`` of every user; users too short to split are dropped (and counted)."""
     report = report if report is not None else DataReport()
-    kept = {u: s for u, s in sequences.items() if len(s) >= 3}
-    report.users_too_short = len(sequences) - len(kept)
-    if not kept:
-        raise DataError(f"{report.source}: no user has the 3 interactions a leave-one-out split needs")
-    vocab = Vocabulary.build(kept.values())
-    users = list(kept)
-    ids = [np.asarray(vocab.lookup(kept[u]), np.int32) for u in users]
+    parts = {u: p for u, p in ((u, leave_one_out_parts(s)) for u, s in sequences.items()) if p is not None}
+    report.users_too_short = len(sequences) - len(parts)
+    if not parts:
+        raise DataError(f"{report.source}: no user has the {MIN_ITEMS} interactions a leave-one-out split needs")
+    vocab = Vocabulary.build(sequences[u] for u in parts)
+    users = list(parts)
     report.users, report.items = len(users), len(vocab)
-    report.interactions = sum(len(s) for s in ids)
-    return SplitData(
-        vocab=vocab,
-        users=users,
-        train_sequences=[s[:-2] for s in ids],
-        valid_history=pad_left([s[:-2] for s in ids], max_len),
-        valid_targets=np.array([s[-2] for s in ids], np.int32),
-        valid_seen=seen_items([s[:-2] for s in ids]),
-        test_history=pad_left([s[:-1] for s in ids], max_len),
-        test_targets=np.array([s[-1] for s in ids], np.int32),
-        test_seen=seen_items([s[:-1] for s in ids]),
-        report=report,
-    )
+    report.interactions = sum(len(sequences[u]) for u in users)
+    ids = {name: [vocab.lookup(parts[u][name]) for u in users] for name in ("train", "eval", "test")}
+    return split_data(vocab, users, ids["train"], ids["eval"], ids["test"], max_len, report)
 
 
 def load_split(path: str, max_len: int, k_core_min: int = 0, on_error: str = "raise", **csv_options) -> SplitData:

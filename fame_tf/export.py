@@ -14,7 +14,7 @@ and returns an empty [B, 0]):
 
 Unknown ids and "" are dropped (not errors); the most recent ``max_len`` known items are kept; an
 empty history still gets K items (the model's answer for an all-padding sequence). When the history
-excludes so many items that fewer than K remain, the tail of the list scores -1e9.
+excludes so many items that fewer than K remain, the tail of the list scores ``layers.MASKED``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import time
 from typing import Dict, List, Optional, Sequence
 
 from fame_tf._keras import keras, tf
-from fame_tf.layers import PACKAGE
+from fame_tf.layers import MASKED, PACKAGE
 from fame_tf.model import PADDING_ID, FameModel
 
 DEFAULT_K = 100
@@ -33,7 +33,6 @@ MODEL_NAME = "fame"
 HISTORY = "history"
 EXAMPLES = "examples"
 SIGNATURES = ("serving_default", "serving_exclude_history", "serving_examples")
-_EXCLUDED = -1e9
 
 
 def compact_history(ids: tf.Tensor, max_len: int) -> tf.Tensor:
@@ -86,7 +85,7 @@ class FameRecommender(keras.Model):
         if exclude_history:
             rows = tf.broadcast_to(tf.range(tf.shape(ids)[0])[:, None], tf.shape(ids))
             seen = tf.reshape(tf.stack([rows, ids], axis=-1), [-1, 2])
-            scores = tf.tensor_scatter_nd_update(scores, seen, tf.fill([tf.shape(seen)[0]], _EXCLUDED))
+            scores = tf.tensor_scatter_nd_update(scores, seen, tf.fill([tf.shape(seen)[0]], MASKED))
         top = tf.math.top_k(scores, k=self.k)
         gate = outputs.get("gate", tf.zeros([tf.shape(ids)[0], 0]))
         return {"item_ids": tf.gather(self.item_names, top.indices), "scores": top.values, "facet_weights": gate}

@@ -12,7 +12,7 @@ import math
 from fame_tf._keras import keras, tf
 
 PACKAGE = "fame_tf"
-_MASKED = -1e9
+MASKED = -1e9  # the score or logit of anything that must never win (padding, excluded items, future keys)
 
 
 def _normal():
@@ -117,7 +117,7 @@ class ExpertAttention(keras.layers.Layer):
         causal = key_positions[None, :] <= query_positions[:, None]
         itself = key_positions[None, :] == query_positions[:, None]
         allowed = (causal[None] & padding_mask[:, None, :]) | itself[None]
-        logits += tf.cast(tf.logical_not(allowed), logits.dtype)[:, None, None] * _MASKED
+        logits += tf.cast(tf.logical_not(allowed), logits.dtype)[:, None, None] * MASKED
         weights = self.drop(tf.nn.softmax(logits, axis=-1), training=training)
         experts = tf.einsum("bhnqk,bkhe->bqhne", weights, value)  # [B, T or 1, H, N, e]
         if self.num_experts > 1:

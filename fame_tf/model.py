@@ -14,10 +14,9 @@ import tensorflow_recommenders as tfrs
 
 from fame_tf._keras import keras, tf
 from fame_tf.config import FameConfig
-from fame_tf.layers import PACKAGE, FacetGate, FacetItemProjection, ItemPositionEmbedding, TransformerBlock
+from fame_tf.layers import MASKED, PACKAGE, FacetGate, FacetItemProjection, ItemPositionEmbedding, TransformerBlock
 
 PADDING_ID = 0
-_NEG_INF = -1e9
 
 
 @keras.utils.register_keras_serializable(package=PACKAGE)
@@ -66,16 +65,17 @@ class FameModel(tfrs.Model):
         if self.is_facet:
             self.gate = FacetGate(config.gate, name="gate")
             self.item_projection = FacetItemProjection(config.item_projection, name="item_projection")
-        self.task = tfrs.tasks.Retrieval(
-            loss=keras.losses.CategoricalCrossentropy(from_logits=True), remove_accidental_hits=True
-        )
-        # Log-Q correction of the sampled softmax: the probability that an item is a batch positive.
-        self.sampling_probability = self.add_weight(
-            name="sampling_probability",
-            shape=(self.vocab_size,),
-            initializer=keras.initializers.Constant(1.0 / config.num_items),
-            trainable=False,
-        )
+        if config.objective == "sampled_softmax":
+            self.task = tfrs.tasks.Retrieval(
+                loss=keras.losses.CategoricalCrossentropy(from_logits=True), remove_accidental_hits=True
+            )
+            # Log-Q correction: the probability that an item is a batch positive.
+            self.sampling_probability = self.add_weight(
+                name="sampling_probability",
+                shape=(self.vocab_size,),
+                initializer=keras.initializers.Constant(1.0 / config.num_items),
+                trainable=False,
+            )
 
     # -- towers -----------------------------------------------------------------------------------
     def build(self, input_shape=None):
@@ -115,7 +115,7 @@ class FameModel(tfrs.Model):
     # -- scoring ----------------------------------------------------------------------------------
     def score_outputs(self, outputs: Dict[str, tf.Tensor], candidates: Optional[tf.Tensor] = None) -> tf.Tensor:
         """Scores [M, num_items + 1] of every item for per-sequence ``outputs`` (from ``call`` or
-        masked positions of ``encode``); padding scores -1e9. With ``fusion="mixture"`` they are
+        masked positions of ``encode``); padding scores ``MASKED``. With ``fusion="mixture"`` they are
         log-probabilities of the mixture of per-head softmaxes. ``candidates`` defaults to
         ``self.candidates()``; a server passes a precomputed copy."""
         if candidates is None:
@@ -125,12 +125,12 @@ class FameModel(tfrs.Model):
             h, e = self.config.num_heads, self.config.head_size
             per_head = tf.einsum("mhe,vhe->mhv", outputs["heads"], tf.reshape(candidates, [-1, h, e]))
             per_head *= self.head_score_scale
-            per_head = tf.where(not_padding, per_head, _NEG_INF)
+            per_head = tf.where(not_padding, per_head, MASKED)
             log_probs = tf.nn.log_softmax(per_head, axis=-1) + tf.math.log(outputs["gate"])[..., None]
             scores = tf.reduce_logsumexp(log_probs, axis=1)
         else:
             scores = tf.matmul(outputs["query"], candidates, transpose_b=True)
-        return tf.where(not_padding, scores, _NEG_INF)
+        return tf.where(not_padding, scores, MASKED)
 
     def score(self, item_ids) -> tf.Tensor:
         """Full-catalogue scores [B, num_items + 1] of the next item after each history."""

@@ -16,6 +16,7 @@ from fame_tf._keras import keras, tf
 from fame_tf.config import FameConfig
 from fame_tf.data import SplitData, every_position_examples, prefix_examples
 from fame_tf.metrics import evaluate, protocol_metrics
+from fame_tf.layers import PACKAGE
 from fame_tf.model import FameModel
 
 MONITOR = "ndcg@10"
@@ -60,7 +61,7 @@ def batches(features: Dict[str, np.ndarray], config: FameConfig) -> tf.data.Data
     return dataset.map(trim_padding).prefetch(tf.data.AUTOTUNE)
 
 
-@keras.utils.register_keras_serializable(package="fame_tf")
+@keras.utils.register_keras_serializable(package=PACKAGE)
 class LinearWarmup(keras.optimizers.schedules.LearningRateSchedule):
     """The learning rate rises linearly over ``warmup_steps`` steps, then stays constant."""
 

@@ -23,9 +23,9 @@ from tfx.utils import io_utils, path_utils
 
 from fame_tf import tf
 from fame_tf.metrics import DEFAULT_KS, metrics_from_ranks
+from fame_tf.training import MONITOR
 from pipeline.leave_one_out import ITEMS, TEST, split_files
 
-MONITOR = "ndcg@10"
 METRICS_FILE = "metrics.json"
 
 

@@ -1,17 +1,17 @@
 """The Beam step that turns interactions into leave-one-out sequences, as a TFX component.
 
-Interactions are grouped per user with ``GroupByKey`` and ordered by time (ties by item id, so the
-output does not depend on file order or on the runner); nothing is collected on the driver, so the
-step runs unchanged on Dataflow. Each user of at least 3 items gives one ``tf.Example`` per split
-with ``user_id`` and ``items`` (oldest first):
+Interactions are grouped per user with ``GroupByKey`` and split by ``fame_tf.data``'s functions,
+the ones the command line uses (ordered by time, ties by item id, so the output depends neither on
+file order nor on the runner); nothing is collected on the driver, so the step runs unchanged on
+Dataflow. Each user of at least ``fame_tf.data.MIN_ITEMS`` items gives one ``tf.Example`` per split with
+``user_id`` and ``items`` (oldest first):
 
 - ``train``: every item but the last two (its next-item pairs train the model; users whose train
   sequence has fewer than 2 items have no pair and are left out of this split),
 - ``eval``: every item but the last (the last of them is the validation target),
 - ``test``: every item (the last one is the test target).
 
-So each split's last item is its target and the rest its history, exactly the split of
-``fame_tf.data.leave_one_out``.
+So each split's last item is its target and the rest its history.
 """
 
 import os
@@ -24,13 +24,13 @@ from tfx.components.util import examples_utils
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
+from fame_tf.data import leave_one_out_parts, time_ordered
 from pipeline.validation import assert_no_anomalies
 
 USER, ITEM, TIME = "user_id", "item_id", "timestamp"
 ITEMS = "items"
 TRAIN, EVAL, TEST = "train", "eval", "test"
 SPLITS = (TRAIN, EVAL, TEST)
-MIN_ITEMS = 3
 _COUNTERS = "leave_one_out"
 COUNTS = ("users", "users_too_short")  # Beam counters, then custom properties of the output
 
@@ -55,17 +55,18 @@ def _sequence_example(user: bytes, items) -> bytes:
 
 
 def split_user(user_events):
-    """(user, [(time, item), ...]) -> tagged train/eval/test examples (none if < 3 items)."""
+    """(user, [(time, item), ...]) -> tagged train/eval/test examples (``fame_tf.data``'s
+    ``time_ordered`` and ``leave_one_out_parts``; none for a user too short to split)."""
     user, events = user_events
-    items = [item for _, item in sorted(events)]
-    if len(items) < MIN_ITEMS:
+    parts = leave_one_out_parts(time_ordered(events))
+    if parts is None:
         beam.metrics.Metrics.counter(_COUNTERS, "users_too_short").inc()
         return
     beam.metrics.Metrics.counter(_COUNTERS, "users").inc()
-    if len(items) - 2 >= 2:
-        yield beam.pvalue.TaggedOutput(TRAIN, _sequence_example(user, items[:-2]))
-    yield beam.pvalue.TaggedOutput(EVAL, _sequence_example(user, items[:-1]))
-    yield beam.pvalue.TaggedOutput(TEST, _sequence_example(user, items))
+    if len(parts[TRAIN]) >= 2:  # at least one training pair
+        yield beam.pvalue.TaggedOutput(TRAIN, _sequence_example(user, parts[TRAIN]))
+    for split in (EVAL, TEST):
+        yield beam.pvalue.TaggedOutput(split, _sequence_example(user, parts[split]))
 
 
 def split_files(examples, split: str) -> str:

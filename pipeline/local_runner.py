@@ -20,6 +20,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 from tfx.utils import io_utils
 
+from fame_tf.export import MODEL_NAME
 from pipeline.convert import prepare_input
 from pipeline.evaluator import METRICS_FILE
 from pipeline.leave_one_out import COUNTS
@@ -27,7 +28,6 @@ from pipeline.pipeline import create_pipeline
 from pipeline.trainer import TrainerSettings
 
 PIPELINE_NAME = "fame"
-MODEL_NAME = "fame"
 _STATES = {v: k for k, v in metadata_store_pb2.Execution.State.items()}
 
 

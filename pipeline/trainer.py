@@ -10,12 +10,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Dict, List, Sequence
 
-import numpy as np
 import tensorflow_transform as tft
 
 from fame_tf import FameConfig, tf
 from fame_tf.config import ConfigError
-from fame_tf.data import DataReport, SplitData, Vocabulary, pad_left, seen_items
+from fame_tf.data import DataReport, SplitData, Vocabulary, split_data
 from fame_tf.export import DEFAULT_K, export_serving_model
 from fame_tf.metrics import DEFAULT_KS
 from fame_tf.training import fit
@@ -75,20 +74,13 @@ def read_id_sequences(file_patterns: Sequence[str]) -> List[List[int]]:
 
 def split_from_sequences(train: List[List[int]], evaluation: List[List[int]], vocabulary: Sequence[str],
                          max_len: int) -> SplitData:
-    """Each sequence's last item is its target (see pipeline.leave_one_out). The Trainer never sees
-    the test split (the RankingEvaluator owns the test metrics), so ``fit``'s "test" entry repeats
-    the validation split."""
-    history = pad_left([s[:-1] for s in evaluation], max_len)
-    targets = np.array([s[-1] for s in evaluation], np.int32)
-    seen = seen_items([s[:-1] for s in evaluation])
+    """The ``train`` and ``eval`` parts of ``fame_tf.data.leave_one_out_parts`` as ``SplitData``.
+    The Trainer never sees the test split (the RankingEvaluator owns the test metrics), so
+    ``fit``'s "test" entry repeats the validation split."""
     report = DataReport(source="transformed examples", users=len(evaluation), items=len(vocabulary),
                         interactions=sum(len(s) for s in evaluation) + len(evaluation))
-    return SplitData(
-        vocab=Vocabulary(list(vocabulary)), users=[str(n) for n in range(len(evaluation))],
-        train_sequences=[np.asarray(s, np.int32) for s in train],
-        valid_history=history, valid_targets=targets, valid_seen=seen,
-        test_history=history, test_targets=targets, test_seen=seen, report=report,
-    )
+    return split_data(Vocabulary(list(vocabulary)), [str(n) for n in range(len(evaluation))], train, evaluation,
+                      evaluation, max_len, report)
 
 
 def run_fn(fn_args) -> None:

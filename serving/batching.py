@@ -51,6 +51,7 @@ def _merge(parts: List[np.ndarray]) -> np.ndarray:
 class Batcher:
     def __init__(self, max_batch_size: int):
         self.max_batch_size = max_batch_size
+        self.merged_calls = 0  # calls answered by a model call shared with other calls
         self._queue: "queue.SimpleQueue[Optional[_Call]]" = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="batcher", daemon=True)
         self._thread.start()
@@ -93,8 +94,7 @@ class Batcher:
             waiting = rest
             self._execute(batch)
 
-    @staticmethod
-    def _execute(batch: List[_Call]) -> None:
+    def _execute(self, batch: List[_Call]) -> None:
         if len(batch) > 1:
             try:
                 outputs = run(batch[0].function, {name: _merge([call.arrays[name] for call in batch])
@@ -104,6 +104,7 @@ class Batcher:
                     call.outputs = {name: value[row:row + call.rows] for name, value in outputs.items()}
                     row += call.rows
                     call.done.set()
+                self.merged_calls += len(batch)
                 return
             except Exception:  # noqa: BLE001  (run them one by one: a bad request fails alone)
                 pass

@@ -30,8 +30,8 @@ class RecommenderClient:
     ``k`` cuts the export's top-K list (it cannot extend it); ``exclude_history`` uses the
     ``serving_exclude_history`` signature."""
 
-    def __init__(self, url: str = "http://127.0.0.1:8501", model: str = "fame", version: Optional[int] = None,
-                 label: Optional[str] = None, timeout: float = 10.0):
+    def __init__(self, url: str, model: str, version: Optional[int] = None, label: Optional[str] = None,
+                 timeout: float = 10.0):
         path = f"/v1/models/{model}" + (f"/versions/{version}" if version is not None else "") + (
             f"/labels/{label}" if label is not None else "")
         self.predict_url = url.rstrip("/") + path + ":predict"

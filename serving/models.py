@@ -93,6 +93,7 @@ class ModelManager:
         self._failed: Dict[int, Tuple[str, str]] = {}
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
+        self.polls = 0  # finished polls of the base path
 
     # -- lookup (request threads) -----------------------------------------------------------------
     def servables(self) -> Dict[int, Servable]:
@@ -150,6 +151,7 @@ class ModelManager:
         loaded = {v: s for v, s in loaded.items() if v in wanted}
         if loaded.keys() != current.keys():
             self._servables = loaded
+        self.polls += 1
 
     def _stamp(self, version: int) -> str:
         pb = os.path.join(self.base_path, str(version), "saved_model.pb")

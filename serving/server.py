@@ -20,6 +20,7 @@ from typing import Optional, Tuple
 from urllib.parse import urlsplit
 
 from fame_tf._keras import tf
+from fame_tf.export import MODEL_NAME
 from serving.batching import Batcher, run
 from serving.codec import InvalidArgument, decode_request, encode_response
 from serving.models import ModelManager, ServableNotFound, UnknownLabel
@@ -199,7 +200,7 @@ class Server:
             self._thread.join()
 
 
-def serve(base_path: str, model_name: str = "fame", host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+def serve(base_path: str, model_name: str = MODEL_NAME, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
           poll_seconds: float = 1.0, **options) -> Server:
     """Starts a manager polling ``base_path`` and a server for it (not yet serving: call
     ``start()`` for a background thread or ``serve_forever()``). ``options`` go to ``ModelManager``

@@ -7,7 +7,7 @@ import time
 
 from click.testing import CliRunner
 
-from fame_tf.cli import main
+from fame_cli import main
 
 from conftest import rule_sequences
 
@@ -32,7 +32,9 @@ def test_train_writes_config_metrics_and_model(tmp_path):
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["num_experts"] == 2 and metrics["config"]["num_items"] == 20
-    assert metrics["test"]["hr@10"] > 0.5  # chance is 0.5; the rule is learnable
+    # The rule is learnable: the next item ranks first for nearly everyone (a random ranking of 20
+    # items gives MRR 0.18); both protocols are reported.
+    assert metrics["test"]["mrr"] > 0.9 and metrics["test"]["seen_excluded"]["mrr"] > 0.9
     assert (out / "model" / "saved_model.pb").exists()
     assert "test:" in result.output and "ndcg@10=" in result.output
     versions = os.listdir(out / "serving" / "fame")

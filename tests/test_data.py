@@ -38,11 +38,11 @@ def test_seen_items_cover_the_whole_history_beyond_max_len():
     assert split.test_targets[0] in split.test_seen[0]  # a repeat: still ranked (see test_metrics)
 
 
-def test_csv_groups_per_user_and_orders_by_time_with_stable_ties(tmp_path):
+def test_csv_groups_per_user_and_orders_by_time_ties_by_item_id(tmp_path):
     path = _write(tmp_path / "log.csv",
                   "user_id,item_id,timestamp\nu,x,3\nu,y,1\nu,z,2\nu,w,2\nv,x,2020-01-02\nv,y,2020-01-01T10:00:00Z\n")
     sequences, report = read_interactions(path)
-    assert sequences == {"u": ["y", "z", "w", "x"], "v": ["y", "x"]}
+    assert sequences == {"u": ["y", "w", "z", "x"], "v": ["y", "x"]}  # w and z share a time: w < z
     assert report.lines_read == 6
 
 

@@ -117,12 +117,27 @@ def test_full_softmax_loss_equals_tfrs_retrieval_over_the_catalogue(tiny_config,
     np.testing.assert_allclose(model.compute_loss(batch).numpy(), expected.numpy(), rtol=1e-5)
 
 
-def test_sampled_softmax_goes_through_the_retrieval_task_with_log_q(tiny_config, rng):
+def test_sampled_softmax_is_in_batch_softmax_with_log_q_and_accidental_hits_removed(tiny_config, rng):
+    """The loss equals a hand computation: logits q_i . c_j - log P(j) over the batch's positives,
+    other copies of row i's positive removed from its softmax, mean cross-entropy on the diagonal."""
     model = FameModel(tiny_config.replace(objective="sampled_softmax"))
-    batch = _batch(rng)
-    uniform = model.compute_loss(batch).numpy()
-    model.set_item_counts(np.arange(31, dtype=np.float32))
-    assert np.isfinite(uniform) and not np.isclose(uniform, model.compute_loss(batch).numpy())
+    counts = np.arange(31, dtype=np.float32)
+    model.set_item_counts(counts)
+    inputs = _histories(rng, batch=5)
+    targets = np.array([5, 7, 5, 9, 5], np.int32)  # item 5 three times: accidental hits
+    query = model(inputs)["query"].numpy()
+    candidates = model.candidates().numpy()[targets]
+    probability = counts[targets] / counts[1:].sum()
+    logits = query @ candidates.T - np.log(probability)[None, :]
+    losses = []
+    for i in range(len(targets)):
+        keep = (targets != targets[i]) | (np.arange(len(targets)) == i)
+        row = logits[i, keep]
+        losses.append(np.log(np.exp(row - row.max()).sum()) + row.max() - logits[i, i])
+    loss = model.compute_loss({"inputs": inputs, "targets": targets}).numpy()
+    np.testing.assert_allclose(loss, np.mean(losses), rtol=1e-5)
+    assert not np.isclose(np.mean(losses), np.mean([np.log(np.exp(logits[i]).sum()) - logits[i, i]
+                                                      for i in range(5)]), rtol=1e-3)  # the removal matters
 
 
 def test_saved_model_reloads_with_own_classes_and_identical_scores(tiny_config, rng, tmp_path):

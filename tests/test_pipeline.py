@@ -9,6 +9,7 @@ import os
 import random
 import re
 
+import numpy as np
 import pytest
 
 import pipeline  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
@@ -19,7 +20,7 @@ from pipeline.convert import prepare_input, sequences_to_csv
 from pipeline.defaults import PIPELINE_DEFAULTS
 from pipeline.evaluator import decide
 from pipeline.leave_one_out import split_user
-from pipeline.local_runner import paths, run_local
+from pipeline.local_runner import paths, run_local, run_report
 from pipeline.trainer import TrainerSettings
 from pipeline.validation import DataValidationError
 from pipeline.vertex_runner import compile_vertex
@@ -157,7 +158,7 @@ def trainer_custom_config(pipeline_json):
 def test_cli_compiles_with_dataflow_flags_and_validated_trainer_settings(tmp_path):
     from click.testing import CliRunner
 
-    from fame_tf.cli import main
+    from fame_cli import main
 
     image, out = "gcr.io/my-project/fame-tf:2", str(tmp_path / "p.json")
     args = ["pipeline", "compile", "--image", image, "--bucket", "gs://b", "--output-file", out, "--heads", "2"]
@@ -186,6 +187,39 @@ def test_cli_compiles_with_dataflow_flags_and_validated_trainer_settings(tmp_pat
     assert "--num-heads" in ignored.output and "--dataflow" in ignored.output
 
 
+def test_a_pipeline_killed_during_the_trainer_completes_when_started_again_reusing_the_cache(tmp_path):
+    """SIGKILL (no clean-up at all) while the Trainer trains; the same command again finishes, with
+    every component upstream of the Trainer taken from the cache."""
+    import signal
+    import subprocess
+    import sys
+
+    write_interactions(str(tmp_path / "data" / "interactions.csv"), rule_rows(num_users=120))
+    command = [os.path.join(os.path.dirname(sys.executable), "fame-tf"), "pipeline", "run",
+               "--data", str(tmp_path / "data"), "--output", str(tmp_path / "out"), "--min-ndcg-at-10", "0",
+               "--hidden-size", "16", "--heads", "2", "--experts", "2", "--layers", "1", "--max-len", "10",
+               "--batch-size", "32", "--epochs", "6", "--patience", "6"]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             start_new_session=True)
+    seen = []
+    for line in first.stdout:
+        seen.append(line)
+        if line.startswith("epoch 1:"):  # the Trainer is training
+            os.killpg(first.pid, signal.SIGKILL)
+            break
+    first.wait(timeout=60)
+    assert first.returncode == -signal.SIGKILL, "".join(seen[-20:])
+    assert not os.path.exists(paths(str(tmp_path / "out"))["serving"]) or not os.listdir(
+        paths(str(tmp_path / "out"))["serving"])
+
+    again = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    report = run_report(paths(str(tmp_path / "out"))["metadata"])
+    states = {name: node["state"] for name, node in report["components"].items()}
+    assert {states[name] for name in UPSTREAM_OF_EVALUATOR - {"Trainer"}} == {"CACHED"}, states
+    assert states["Trainer"] == "COMPLETE" and report["pushed"], states
+
+
 # -- the pieces, without a pipeline ----------------------------------------------------------------
 def test_split_user_orders_by_time_and_drops_short_users():
     events = [(30, b"c"), (10, b"a"), (40, b"d"), (20, b"b")]
@@ -194,6 +228,41 @@ def test_split_user_orders_by_time_and_drops_short_users():
     assert out == {"train": [b"a", b"b"], "eval": [b"a", b"b", b"c"], "test": [b"a", b"b", b"c", b"d"]}
     assert [t.tag for t in split_user((b"u", events[:3]))] == ["eval", "test"]  # no training pair
     assert list(split_user((b"u", events[:2]))) == []
+
+
+def test_cli_split_and_pipeline_split_of_the_same_log_are_identical(tmp_path):
+    """The same CSV (shuffled rows, timestamp ties) split by `fame-tf train`'s reader and by the
+    pipeline's Beam step (a real DirectRunner pipeline) gives the same three parts per user."""
+    import apache_beam as beam
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from fame_tf.data import load_split
+
+    rows = rule_rows(num_users=30, too_short=2)
+    rows += [("tie", "item5", 7), ("tie", "item3", 7), ("tie", "item9", 5), ("tie", "item1", 9)]
+    path = str(tmp_path / "log.csv")
+    write_interactions(path, rows)
+    split = load_split(path, max_len=50)
+    names = [""] + split.vocab.items
+    def parts(histories, targets):
+        return [[names[i] for i in np.trim_zeros(h, "f")] + [names[t]] for h, t in zip(histories, targets)]
+    expected = {
+        "train": [(u, tuple(names[i] for i in s)) for u, s in zip(split.users, split.train_sequences) if len(s) >= 2],
+        "eval": [(u, tuple(p)) for u, p in zip(split.users, parts(split.valid_history, split.valid_targets))],
+        "test": [(u, tuple(p)) for u, p in zip(split.users, parts(split.test_history, split.test_targets))],
+    }
+    assert ("tie", ("item9", "item3", "item5", "item1")) in expected["test"]
+
+    def items_of(record):
+        feature = tf.train.Example.FromString(record).features.feature
+        return (feature["user_id"].bytes_list.value[0].decode(),
+                tuple(v.decode() for v in feature["items"].bytes_list.value))
+
+    with beam.Pipeline() as p:
+        split_by_beam = (p | beam.Create([(u.encode(), (int(t), i.encode())) for u, i, t in rows])
+                         | beam.GroupByKey() | beam.FlatMap(split_user).with_outputs("train", "eval", "test"))
+        for name, want in expected.items():
+            assert_that(split_by_beam[name] | f"Read{name}" >> beam.Map(items_of), equal_to(want), label=f"Check{name}")
 
 
 def test_decide_threshold_then_no_regression():

@@ -8,7 +8,7 @@ import sys
 
 from click.testing import CliRunner
 
-from fame_tf.cli import main
+from fame_cli import main
 from serving.client import RecommenderClient
 
 from conftest import rule_sequences
@@ -41,9 +41,9 @@ def test_train_export_serve(tmp_path):
         line = server.stdout.readline()
         assert "on http://127.0.0.1:" in line, line
         url = line.split(" on ")[-1].strip()
-        newest = RecommenderClient(url).recommend(["3", "4", "5"], k=10)
+        newest = RecommenderClient(url, model="fame").recommend(["3", "4", "5"], k=10)
         assert len(newest.items) == 5 and len(newest.facet_weights) == 4  # the --k 5 export is the latest
-        first = RecommenderClient(url, version=int(trained)).recommend(["3", "4", "5"], k=50)
+        first = RecommenderClient(url, model="fame", version=int(trained)).recommend(["3", "4", "5"], k=50)
         assert len(first.items) == 20 and first.items[:5] == newest.items  # k=100 capped at the catalogue
     finally:
         server.terminate()

@@ -60,9 +60,16 @@ def test_binds_loopback_by_default(server):
     assert server.http.server_address[0] == "127.0.0.1"
 
 
+def _polled_twice(server):
+    """Waits until the poller has looked at the base path twice more (so it saw what is there now)."""
+    manager = server.app.manager
+    start = manager.polls
+    _wait_for(lambda: manager.polls >= start + 2)
+
+
 def test_incomplete_version_is_not_loaded_until_saved_model_pb_arrives(server, base):
     _push(base, 2, complete=False)
-    time.sleep(0.5)
+    _polled_twice(server)
     assert _served_versions(server.url) == ["1"]
     shutil.copy(os.path.join(exported_base(), "1", "saved_model.pb"), os.path.join(base, "2"))
     _wait_for(lambda: _latest(server.url) == "2")
@@ -138,6 +145,15 @@ def test_concurrent_requests_batched_together_get_their_own_answers(server):
     for one, other in zip(alone, together):
         assert one["item_ids"][:3] == other["item_ids"][:3]
         assert one["scores"] == pytest.approx(other["scores"], rel=1e-4, abs=1e-5)
+    for _ in range(10):  # the server did merge requests (concurrent arrivals are not guaranteed at once)
+        if server.app.batcher.merged_calls:
+            break
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(histories))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert server.app.batcher.merged_calls > 0
 
 
 def _batched_round(calls):

@@ -1,0 +1,73 @@
+"""`fame-tf train` and `fame-tf export`: a run directory (``fame_tf.runs``) from data, and its
+TensorFlow Serving exports."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from fame_cli.options import config_from, config_options, format_metrics
+from fame_tf.config import ConfigError
+
+
+@click.command()
+@click.option("--data", default="data/beauty", show_default=True,
+              help="Sequence .txt file, CSV/TSV interaction log, or a directory with one .txt file.")
+@click.option("--output", required=True, help="Run directory: config, metrics, checkpoints, model.")
+@click.option("--k-core", default=0, show_default=True, help="Drop users/items with fewer interactions (0: off).")
+@click.option("--on-error", type=click.Choice(["raise", "skip"]), default="raise", show_default=True,
+              help="Malformed input lines: stop with an error, or skip and count them.")
+@click.option("--user-col", default="user_id", show_default=True)
+@click.option("--item-col", default="item_id", show_default=True)
+@click.option("--time-col", default="timestamp", show_default=True)
+@click.option("--delimiter", default=None, help="CSV delimiter [default: ',' for .csv, tab for .tsv]")
+@click.option("--quiet", is_flag=True, help="No per-epoch Keras progress lines.")
+@config_options
+def train(data, output, k_core, on_error, user_col, item_col, time_col, delimiter, quiet, config_file, **options):
+    """Train a model on DATA into OUTPUT; prints validation and test metrics of the best epoch.
+
+    Killing a run and starting the same command again resumes it."""
+    from fame_tf import runs
+    from fame_tf.data import DataError, load_split
+    from fame_tf.training import fit
+
+    try:
+        config = config_from(config_file, options)
+        csv_options = dict(user_col=user_col, item_col=item_col, time_col=time_col, delimiter=delimiter)
+        if not data.endswith((".csv", ".tsv")):
+            csv_options = {}
+        split = load_split(data, config.max_len, k_core_min=k_core, on_error=on_error, **csv_options)
+    except (ConfigError, DataError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"data: {json.dumps(split.report.to_dict())}")
+    try:
+        summary = fit(config.replace(num_items=split.num_items), split, output, verbose=0 if quiet else 2)
+    except ValueError as error:  # a run of another config in OUTPUT
+        raise click.ClickException(str(error)) from error
+    model = summary.pop("model")
+    served = runs.latest_export(output)
+    if summary["epochs_this_run"] or served is None:  # a finished run re-run: already saved and exported
+        served = runs.save(output, model, split.vocab.items)
+    click.echo("validation: " + format_metrics(summary["validation"]))
+    click.echo("test:       " + format_metrics(summary["test"]))
+    click.echo(f"best epoch {summary['best_epoch']}; wrote {output}/metrics.json, {output}/model and {served}")
+
+
+@click.command()
+@click.option("--run", "run_dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="Run directory of `fame-tf train` (with model/ and vocabulary.json).")
+@click.option("--base-path", default=None, help="Model base path [default: RUN/serving/fame].")
+@click.option("--version", type=int, default=None, help="Version number [default: unix seconds].")
+@click.option("--k", default=100, show_default=True, help="Items returned per history.")
+def export(run_dir, base_path, version, k):
+    """Export a trained run for TensorFlow Serving into BASE_PATH/<version>/."""
+    from fame_tf import runs
+    from fame_tf.export import export_version
+
+    try:
+        model, vocabulary = runs.load(run_dir)
+        path = export_version(model, vocabulary, base_path or runs.serving_base_path(run_dir), version, k)
+    except (FileNotFoundError, FileExistsError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"wrote {path}")

@@ -1,0 +1,168 @@
+"""`fame-tf pipeline ...`: run the TFX pipeline here, or compile and submit it to Vertex AI."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from fame_cli.options import config_from, config_options, format_metrics
+from fame_tf.config import ConfigError
+
+
+@click.group(name="pipeline")
+def pipeline_group():
+    """The TFX pipeline: run it locally, or compile and submit it to Vertex AI.
+
+    Unlike `fame-tf train`, training stops after 10 epochs (the pipeline's budget; early stopping
+    still applies) and uses --logit-scale heads, which learns much faster in such a budget; --epochs,
+    --logit-scale or --config override both."""
+
+
+def pipeline_options(command):
+    """Options shared by every pipeline command: the Trainer's settings, the blessing threshold and
+    Beam arguments; plus every config field (the epoch default is the pipeline's training budget)."""
+    from pipeline.defaults import PIPELINE_DEFAULTS
+
+    command = config_options(command, PIPELINE_DEFAULTS)
+    for option in reversed([
+        click.option("--min-ndcg-at-10", default=0.01, show_default=True,
+                     help="Bless only models whose test NDCG@10 reaches this (and does not regress)."),
+        click.option("--top-k", default=100, show_default=True, help="Items the served model returns."),
+        click.option("--distribution", type=click.Choice(["auto", "default", "mirrored"]), default="auto",
+                     show_default=True, help="tf.distribute strategy (auto: MirroredStrategy with several GPUs)."),
+        click.option("--beam-arg", "beam_args", multiple=True,
+                     help="A Beam pipeline argument, repeatable; after the DirectRunner defaults "
+                          "(--direct_running_mode=in_memory --direct_num_workers=1), so it can override them."),
+    ]):
+        command = option(command)
+    return command
+
+
+def _trainer_settings(config_file, top_k, distribution, options):
+    from pipeline.defaults import PIPELINE_DEFAULTS
+    from pipeline.trainer import TrainerSettings
+
+    try:
+        config = config_from(config_file, options, defaults=PIPELINE_DEFAULTS)
+        return TrainerSettings(model=config, top_k=top_k, distribution=distribution)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _quiet_library_warnings():
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning)  # google-cloud's Python 3.10 notices
+
+
+@pipeline_group.command(name="run")
+@click.option("--data", default="data/beauty", show_default=True,
+              help="Interactions CSV (user_id,item_id,timestamp), a directory of them, or sequence text.")
+@click.option("--output", default="runs/pipeline", show_default=True,
+              help="Pipeline root, ML Metadata, converted input and serving_model/<model>/<version>/.")
+@click.option("--no-cache", is_flag=True, help="Run every component even if its inputs are unchanged.")
+@pipeline_options
+def pipeline_run(data, output, no_cache, min_ndcg_at_10, top_k, distribution, beam_args, config_file, **options):
+    """Run the pipeline here (LocalDagRunner, SQLite ML Metadata, caching); prints each component's
+    time, the test metrics, the blessing decision and the pushed model's path."""
+    _quiet_library_warnings()
+    settings = _trainer_settings(config_file, top_k, distribution, options)
+    from fame_tf.data import DataError
+    from fame_tf.data import MIN_ITEMS
+    from pipeline.local_runner import run_local
+    from pipeline.validation import DataValidationError
+
+    try:
+        report = run_local(data, output, settings, min_ndcg_at_10, list(beam_args), enable_cache=not no_cache)
+    except (DataError, DataValidationError) as error:
+        raise click.ClickException(str(error)) from error
+    for name, node in report["components"].items():
+        click.echo(f"  {name:28s} {node['state']:9s} {node['seconds']:7.1f} s")
+    click.echo(f"pipeline finished in {report['seconds']:.0f} s")
+    click.echo(f"users:    {report['users']['users']} split, {report['users']['users_too_short']} dropped "
+               f"(fewer than {MIN_ITEMS} interactions)")
+    click.echo("test:     " + format_metrics(report["evaluation"]["metrics"]))
+    click.echo(f"blessing: {'BLESSED' if report['blessed'] else 'NOT BLESSED'}: {report['reason']}")
+    click.echo(f"pushed:   {report['pushed_to'] or 'nothing'} (model base path {report['serving_model_base_path']})")
+
+
+@pipeline_group.command(name="compile")
+@click.option("--target", type=click.Choice(["vertex"]), default="vertex", show_default=True)
+@click.option("--image", required=True, help="Container image built from the Dockerfile, e.g. REGION-docker.pkg.dev/P/R/fame-tf:TAG.")
+@click.option("--bucket", required=True, help="Cloud Storage bucket for the pipeline root, data and serving model.")
+@click.option("--data-root", default=None, help="Directory of interaction CSVs [default: gs://BUCKET/fame/data].")
+@click.option("--output-file", default="fame_pipeline.json", show_default=True)
+@click.option("--dataflow", is_flag=True, help="Run the Beam steps on Dataflow (needs --project and --region).")
+@click.option("--project", default=None, help="Google Cloud project (for --dataflow).")
+@click.option("--region", default=None, help="Google Cloud region (for --dataflow).")
+@pipeline_options
+def pipeline_compile(target, image, bucket, data_root, output_file, dataflow, project, region, min_ndcg_at_10, top_k,
+                     distribution, beam_args, config_file, **options):
+    """Compile the pipeline for Vertex AI Pipelines (offline: no credentials needed)."""
+    _quiet_library_warnings()
+    settings = _trainer_settings(config_file, top_k, distribution, options)
+    path = _compile_vertex(output_file, image, bucket, data_root, dataflow, project, region, settings,
+                           min_ndcg_at_10, beam_args)
+    click.echo(f"wrote {path}")
+
+
+def _compile_vertex(output_file, image, bucket, data_root, dataflow, project, region, settings, min_ndcg_at_10,
+                    beam_args):
+    from pipeline.vertex_runner import bucket_paths, compile_vertex, dataflow_beam_args
+
+    beam_args = list(beam_args)
+    if dataflow:
+        if not (project and region):
+            raise click.UsageError("--dataflow needs --project and --region")
+        beam_args = dataflow_beam_args(project, region, bucket_paths(bucket)["temp"], image) + beam_args
+    return compile_vertex(output_file, image, bucket, settings, data_root, min_ndcg_at_10, beam_args)
+
+
+@pipeline_group.command(name="submit")
+@click.option("--project", required=True, help="Google Cloud project.")
+@click.option("--region", required=True, help="Vertex AI region, e.g. europe-west4.")
+@click.option("--bucket", required=True, help="Cloud Storage bucket of the pipeline root.")
+@click.option("--pipeline-json", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="A compiled pipeline; without it the pipeline is compiled first (needs --image).")
+@click.option("--image", default=None, help="Container image (when compiling).")
+@click.option("--data-root", default=None, help="Directory of interaction CSVs [default: gs://BUCKET/fame/data].")
+@click.option("--dataflow", is_flag=True, help="Run the Beam steps on Dataflow.")
+@click.option("--service-account", default=None)
+@pipeline_options
+def pipeline_submit(project, region, bucket, pipeline_json, image, data_root, dataflow, service_account,
+                    min_ndcg_at_10, top_k, distribution, beam_args, config_file, **options):
+    """Submit the pipeline to Vertex AI Pipelines (google.cloud.aiplatform.PipelineJob)."""
+    _quiet_library_warnings()
+    from pipeline.vertex_runner import submit_vertex
+
+    context = click.get_current_context()
+    submit_only = {"project", "region", "bucket", "pipeline_json", "service_account"}
+    compile_options = [f"--{name.replace('_', '-')}" for name in context.params if name not in submit_only
+                       and context.get_parameter_source(name) != click.core.ParameterSource.DEFAULT]
+    if pipeline_json and compile_options:
+        raise click.UsageError(f"{', '.join(compile_options)} only apply when submit compiles the pipeline: "
+                               "give them to `fame-tf pipeline compile`, or drop --pipeline-json")
+    if pipeline_json is None:
+        if not image:
+            raise click.UsageError("give --pipeline-json, or --image to compile the pipeline first")
+        settings = _trainer_settings(config_file, top_k, distribution, options)
+        pipeline_json = _compile_vertex("fame_pipeline.json", image, bucket, data_root, dataflow, project, region,
+                                        settings, min_ndcg_at_10, beam_args)
+    job = submit_vertex(pipeline_json, project, region, bucket, service_account)
+    click.echo(f"submitted {job.resource_name}")
+
+
+@pipeline_group.command(name="convert")
+@click.option("--data", default="data/beauty", show_default=True, help="Sequence text, or a directory with one.")
+@click.option("--output", required=True, help="Directory to write <name>/interactions.csv into.")
+def pipeline_convert(data, output):
+    """Convert sequence text to the pipeline's interactions CSV (e.g. to copy it to Cloud Storage)."""
+    from fame_tf.data import DataError
+    from pipeline.convert import prepare_input
+
+    try:
+        base, pattern = prepare_input(data, output)
+    except DataError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"wrote {os.path.join(base, pattern)}")

@@ -1,0 +1,45 @@
+"""A training run's directory, as ``fame-tf train`` leaves it: ``config.json`` and ``metrics.json``
+(``training.fit``), the tf-keras model, the vocabulary and the TensorFlow Serving exports."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import List, Optional, Sequence, Tuple
+
+from fame_tf import export
+from fame_tf._keras import keras
+from fame_tf.model import FameModel
+
+MODEL_DIR = "model"  # the tf-keras SavedModel of the FameModel
+VOCABULARY_FILE = "vocabulary.json"  # raw item ids; model item i + 1 is entry i
+
+
+def serving_base_path(run_dir: str) -> str:
+    """The model base path of the run's exports: ``RUN/serving/<model name>``."""
+    return os.path.join(run_dir, "serving", export.MODEL_NAME)
+
+
+def latest_export(run_dir: str) -> Optional[str]:
+    """The newest export's version directory, or None."""
+    existing = export.versions(serving_base_path(run_dir))
+    return os.path.join(serving_base_path(run_dir), str(existing[-1])) if existing else None
+
+
+def save(run_dir: str, model: FameModel, vocabulary: Sequence[str], k: int = export.DEFAULT_K) -> str:
+    """Saves the model and vocabulary and exports a new serving version; returns its directory."""
+    model.save(os.path.join(run_dir, MODEL_DIR), save_format="tf")
+    with open(os.path.join(run_dir, VOCABULARY_FILE), "w", encoding="utf-8") as handle:
+        json.dump(list(vocabulary), handle)
+    return export.export_version(model, vocabulary, serving_base_path(run_dir), k=k)
+
+
+def load(run_dir: str) -> Tuple[FameModel, List[str]]:
+    """The run's model and vocabulary; FileNotFoundError names what is missing."""
+    for name in (MODEL_DIR, VOCABULARY_FILE):
+        if not os.path.exists(os.path.join(run_dir, name)):
+            raise FileNotFoundError(f"{os.path.join(run_dir, name)} is missing: is {run_dir} a finished "
+                                    "`fame-tf train` run of this version of fame-tf?")
+    with open(os.path.join(run_dir, VOCABULARY_FILE), encoding="utf-8") as handle:
+        vocabulary = json.load(handle)
+    return keras.models.load_model(os.path.join(run_dir, MODEL_DIR)), vocabulary
