@@ -47,6 +47,7 @@ def main():
     parser.add_argument("--phases", type=int, default=10)
     parser.add_argument("--phase-seconds", type=float, default=120)
     parser.add_argument("--corrupt-phase", type=int, default=5, help="phase whose push is a corrupt version")
+    parser.add_argument("--no-push", action="store_true", help="push nothing (to tell version churn from load)")
     args = parser.parse_args()
 
     before = machine()
@@ -83,7 +84,7 @@ def main():
                     time.sleep(0.05)
                 pushed["served_after_seconds"] = time.time() - pushed["at"]
 
-            pusher = threading.Thread(target=push_new) if phase > 1 else None
+            pusher = threading.Thread(target=push_new) if phase > 1 and not args.no_push else None
             if pusher:
                 pusher.start()
             result = load(model_url + ":predict", bodies, 8, args.phase_seconds)
@@ -91,7 +92,7 @@ def main():
                 pusher.join()
             states = {s["version"]: s["state"] for s in status(model_url)}
             result.update(phase=phase, pushed=("corrupt version" if phase == args.corrupt_phase else "version")
-                          + f" {phase}" if phase > 1 else "nothing (warm-up)",
+                          + f" {phase}" if pusher else "nothing",
                           new_version_served_after_seconds=pushed.get("served_after_seconds"),
                           versions_reported=states, server_rss_mib=resident_mib(server.pid))
             phases.append(result)
@@ -102,8 +103,8 @@ def main():
         server.terminate()
         server.wait(timeout=30)
     warm, last = phases[0]["server_rss_mib"], phases[-1]["server_rss_mib"]
-    corrupt = phases[args.corrupt_phase - 1]["versions_reported"].get(str(args.corrupt_phase))
-    write("serving_soak.json", {
+    corrupt = None if args.no_push else phases[args.corrupt_phase - 1]["versions_reported"].get(str(args.corrupt_phase))
+    write("serving_soak_no_push.json" if args.no_push else "serving_soak.json", {
         **describe(args.run, vocabulary),
         "server": "fame-tf serve (defaults: batching, 1 intra-op and 1 inter-op thread), separate process",
         "load_generator": "this process: 8 threads, one keep-alive http.client connection each",

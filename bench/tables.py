@@ -4,6 +4,7 @@ measured files rather than numbers typed by hand.
     .venv/bin/python bench/tables.py reproduce beauty sports
     .venv/bin/python bench/tables.py tuning beauty
     .venv/bin/python bench/tables.py serving
+    .venv/bin/python bench/tables.py soak
     .venv/bin/python bench/tables.py pipeline
 """
 
@@ -111,6 +112,25 @@ def serving_table() -> str:
     return "\n".join(lines)
 
 
+def soak_table() -> str:
+    result = _load("serving_soak")
+    lines = [_row(["phase", "pushed at its start", "requests", "errors", "p50", "p99", "new version served after",
+                   "versions reported at its end", "server RSS MiB"]), _row(["---"] * 9)]
+    for phase in result["phases"]:
+        served = phase["new_version_served_after_seconds"]
+        lines.append(_row([phase["phase"], phase["pushed"], phase["requests"], phase["errors"],
+                           f"{phase['p50_ms']:.1f} ms", f"{phase['p99_ms']:.1f} ms",
+                           "—" if served is None else f"{served:.1f} s",
+                           ", ".join(f"{v}: {state}" for v, state in phase["versions_reported"].items()),
+                           f"{phase['server_rss_mib']:.0f}"]))
+    lines.append("")
+    lines.append(f"{result['requests']} requests, {result['errors']} errors; resident memory "
+                 f"{result['rss_after_warm_up_mib']:.0f} MiB after the warm-up phase, {result['rss_at_end_mib']:.0f} MiB "
+                 f"at the end ({100 * result['rss_growth_after_warm_up']:+.1f}%); 1-minute load average before/after "
+                 f"{result['machine_before']['load_average_1_5_15'][0]:.1f}/{result['machine_after']['load_average_1_5_15'][0]:.1f}.")
+    return "\n".join(lines)
+
+
 def pipeline_table() -> str:
     result = _load("pipeline_beauty")
     lines = [_row(["component", "wall time (s)"]), _row(["---"] * 2)]
@@ -148,6 +168,12 @@ def tuning(name):
 def serving():
     """Latency table of bench/results/serving_inprocess.json and serving_rest.json."""
     click.echo(serving_table())
+
+
+@main.command()
+def soak():
+    """Phases of the serving soak in bench/results/serving_soak.json."""
+    click.echo(soak_table())
 
 
 @main.command()

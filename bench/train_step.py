@@ -1,10 +1,12 @@
 """Training-step speed with and without XLA (`jit_compile`), side by side in one process.
 
-Times one epoch's worth of the same cached Beauty batches for each setting (after a warm-up that
-compiles every batch shape), alternating the settings over rounds; prints and writes
-bench/results/train_step.json with seconds per step and the ratio.
+Times the same Beauty training examples (the default prefix scheme, in the same order) through each
+setting, after a warm-up that compiles every batch shape; with XLA the batches keep the bucket
+widths (4, 8, 16, 32, max_len) instead of the longest history, so XLA compiles a few shapes only.
+The settings alternate over rounds; prints and writes bench/results/train_step.json with seconds
+per step (the fastest round) and the ratio.
 
-    .venv/bin/python bench/train_step.py --steps 20 --rounds 2
+    .venv/bin/python bench/train_step.py --steps 200 --rounds 3 --variant sasrec
 """
 
 from __future__ import annotations
@@ -23,25 +25,27 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @click.command()
-@click.option("--data", default="data/beauty", show_default=True)
+@click.option("--data", "data_path", default="data/beauty", show_default=True)
 @click.option("--variant", default="fame", show_default=True)
 @click.option("--steps", default=20, show_default=True)
 @click.option("--rounds", default=2, show_default=True)
-def main(data, variant, steps, rounds):
-    split = load_split(data, 50)
+def main(data_path, variant, steps, rounds):
+    split = load_split(data_path, 50)
     config = FameConfig(num_items=split.num_items, variant=variant)
-    batches = train_dataset(split, config).take(steps).cache()
-    models = {jit: build_model(config.replace(jit_compile=jit)) for jit in (False, True)}
-    for model in models.values():
-        model.fit(batches, epochs=1, verbose=0)  # compiles every batch shape once
+    configs = {jit: config.replace(jit_compile=jit) for jit in (False, True)}
+    data = {jit: train_dataset(split, c).take(steps).cache() for jit, c in configs.items()}
+    models = {jit: build_model(c) for jit, c in configs.items()}
+    for jit, model in models.items():
+        model.fit(data[jit], epochs=1, verbose=0)  # compiles every batch shape once
     seconds = {False: [], True: []}
     for _ in range(rounds):
         for jit, model in models.items():
             start = time.time()
-            model.fit(batches, epochs=1, verbose=0)
+            model.fit(data[jit], epochs=1, verbose=0)
             seconds[jit].append((time.time() - start) / steps)
     result = {
-        "data": data, "variant": variant, "steps": steps, "rounds": rounds, "load_average": os.getloadavg(),
+        "data": data_path, "variant": variant, "training_scheme": config.training_scheme, "steps": steps,
+        "rounds": rounds, "load_average": os.getloadavg(),
         "seconds_per_step": {"tf_function": min(seconds[False]), "jit_compile": min(seconds[True])},
         "jit_over_graph": min(seconds[True]) / min(seconds[False]),
     }

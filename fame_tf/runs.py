@@ -42,4 +42,4 @@ def load(run_dir: str) -> Tuple[FameModel, List[str]]:
                                     "`fame-tf train` run of this version of fame-tf?")
     with open(os.path.join(run_dir, VOCABULARY_FILE), encoding="utf-8") as handle:
         vocabulary = json.load(handle)
-    return keras.models.load_model(os.path.join(run_dir, MODEL_DIR)), vocabulary
+    return keras.models.load_model(os.path.join(run_dir, MODEL_DIR), compile=False), vocabulary  # no optimizer needed

@@ -25,10 +25,14 @@ MONITOR = "ndcg@10"
 LENGTH_BUCKETS = (4, 8, 16, 32)
 
 
-def trim_padding(features):
+def trim_padding(features, widths=None):
     """Drops the columns that are padding in every row of a batch; positions count from the most
-    recent item, so the model's outputs do not change, only the work does."""
+    recent item, so the model's outputs do not change, only the work does. With ``widths`` (sorted)
+    the batch keeps the smallest of them that fits, so XLA compiles a handful of shapes only."""
     longest = tf.maximum(tf.reduce_max(tf.reduce_sum(tf.cast(features["inputs"] > 0, tf.int32), axis=1)), 1)
+    if widths is not None:
+        widths = tf.constant(widths)
+        longest = tf.reduce_min(tf.boolean_mask(widths, widths >= longest))
     return {name: value[:, -longest:] if value.shape.rank == 2 else value for name, value in features.items()}
 
 
@@ -58,7 +62,10 @@ def batches(features: Dict[str, np.ndarray], config: FameConfig) -> tf.data.Data
         )
     else:
         dataset = dataset.batch(config.batch_size)
-    return dataset.map(trim_padding).prefetch(tf.data.AUTOTUNE)
+    widths = None
+    if config.jit_compile:  # one XLA compilation per width: round up to the bucket boundaries
+        widths = sorted({w for w in LENGTH_BUCKETS if w < config.max_len} | {config.max_len})
+    return dataset.map(lambda f: trim_padding(f, widths)).prefetch(tf.data.AUTOTUNE)
 
 
 @keras.utils.register_keras_serializable(package=PACKAGE)

@@ -46,9 +46,9 @@ def target_ranks(serving_model_dir: str, histories: List[List[bytes]], targets: 
     serve = tf.saved_model.load(serving_model_dir).signatures["serving_default"]
     ranks, top_k = [], 0
     for start in range(0, len(targets), batch_size):
-        rows = histories[start:start + batch_size]
-        width = max(len(r) for r in rows)
-        history = tf.constant([[b""] * (width - len(r)) + r for r in rows])  # left-padded with ""
+        # Ragged rows filled with "" (the export ignores "" wherever it is; its compact_history
+        # does the model's padding).
+        history = tf.ragged.constant(histories[start:start + batch_size], dtype=tf.string).to_tensor(b"")
         item_ids = serve(history=history)["item_ids"].numpy()
         top_k = item_ids.shape[1]
         hits = item_ids == np.array(targets[start:start + batch_size], dtype=object)[:, None]

@@ -11,6 +11,7 @@ when its last request ends.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import os
 import threading
@@ -133,6 +134,7 @@ class ModelManager:
         ``saved_model.pb`` changes."""
         current = self._servables
         loaded = dict(current)
+        attempted = False
         while True:
             ready = [v for v in ready_versions(self.base_path)
                      if v not in self._failed or self._failed[v][0] != self._stamp(v)]
@@ -140,6 +142,7 @@ class ModelManager:
             if not missing:
                 break
             for version in sorted(missing, reverse=True):
+                attempted = True
                 path = os.path.join(self.base_path, str(version))
                 try:
                     loaded[version] = load_servable(self.name, version, path)
@@ -151,6 +154,12 @@ class ModelManager:
         loaded = {v: s for v, s in loaded.items() if v in wanted}
         if loaded.keys() != current.keys():
             self._servables = loaded
+        if attempted:
+            # Loading a SavedModel leaves tens of MiB of reference cycles behind (the loader's
+            # graphs), which only the cyclic collector frees and which Python's own schedule left
+            # in place: measured on Beauty, a server grew by about 50 MiB with every pushed version.
+            del current, loaded
+            gc.collect()
         self.polls += 1
 
     def _stamp(self, version: int) -> str:

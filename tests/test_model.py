@@ -6,7 +6,7 @@ from fame_tf import FameModel, keras, tf
 from fame_tf.data import leave_one_out
 from fame_tf.layers import ExpertAttention, FacetGate, FacetItemProjection, ItemPositionEmbedding, TransformerBlock
 from fame_tf.metrics import evaluate
-from fame_tf.training import build_model, train_dataset
+from fame_tf.training import build_model, train_dataset, trim_padding
 
 from conftest import rule_sequences
 
@@ -175,3 +175,14 @@ def test_every_training_recipe_learns_a_deterministic_next_item_rule(tiny_config
     model.fit(train_dataset(split, config), epochs=8 if config.training_scheme == "prefix" else 15, verbose=0)
     metrics = evaluate(model, split.test_history, split.test_targets, split.test_seen, ks=(1,))
     assert before["hr@1"] < 0.2 and metrics["hr@1"] > 0.95, (before, metrics)
+
+
+def test_trim_padding_keeps_the_longest_history_or_the_smallest_width_that_fits():
+    inputs = np.zeros((2, 12), np.int32)
+    inputs[0, -5:] = 3
+    inputs[1, -2:] = 4
+    features = {"inputs": tf.constant(inputs), "targets": tf.constant([1, 2])}
+    assert trim_padding(features)["inputs"].shape == (2, 5)
+    widened = trim_padding(features, [4, 8, 12])
+    assert widened["inputs"].shape == (2, 8) and widened["targets"].shape == (2,)
+    np.testing.assert_array_equal(widened["inputs"].numpy(), inputs[:, -8:])
