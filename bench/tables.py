@@ -82,12 +82,16 @@ def tuning_table(name: str) -> str:
     knobs = list(result["trials"][0]["values"]) if result["trials"] else []
     header = ["trial", *knobs, "SASRec val", "FAME val", "FAME / SASRec", "best epochs (S, F)"]
     lines = [_row(header), _row(["---"] * len(header))]
+    def cell(trial, variant, text):
+        return text(trial[variant]) if variant in trial else "(training)"
+
     for trial in sorted(result["trials"], key=lambda t: t["trial"]):
+        ratio = trial.get("fame_over_sasrec_val_ndcg@10")
         lines.append(_row([trial["trial"], *(trial["values"][k] for k in knobs),
-                           f"{trial['sasrec']['validation']['ndcg@10']:.4f}",
-                           f"{trial['fame']['validation']['ndcg@10']:.4f}",
-                           f"{trial['fame_over_sasrec_val_ndcg@10']:.3f}",
-                           f"{trial['sasrec']['best_epoch']}, {trial['fame']['best_epoch']}"]))
+                           cell(trial, "sasrec", lambda r: f"{r['validation']['ndcg@10']:.4f}"),
+                           cell(trial, "fame", lambda r: f"{r['validation']['ndcg@10']:.4f}"),
+                           "—" if ratio is None else f"{ratio:.3f}",
+                           ", ".join(cell(trial, v, lambda r: str(r["best_epoch"])) for v in ("sasrec", "fame"))]))
     return "\n".join(lines)
 
 

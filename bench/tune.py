@@ -92,6 +92,17 @@ def best_trials(trials):
     return best
 
 
+def write_results(result_path, data, budget, results):
+    """bench/results/tune-<data>.json: the budget, the space, the best trial per variant and every
+    trial (a trial whose FAME run is still training has only its SASRec entry)."""
+    output = {"data": data, "budget": budget, "space": search_space().get_config(),
+              "best": best_trials(results), "trials": sorted(results, key=lambda r: r["trial"])}
+    os.makedirs(os.path.dirname(result_path), exist_ok=True)
+    with open(result_path + ".tmp", "w") as handle:
+        json.dump(output, handle, indent=1)
+    os.replace(result_path + ".tmp", result_path)
+
+
 @click.command()
 @click.option("--data", default="data/beauty", show_default=True)
 @click.option("--trials", default=8, show_default=True, help="Trials of the search (each trains both variants).")
@@ -108,6 +119,8 @@ def main(data, trials, max_epochs, patience, seed, search_seed):
     oracle._set_project_dir(work, "oracle")  # KerasTuner's own persistence (what a Tuner does)
     if os.path.exists(os.path.join(work, "oracle", "oracle.json")):
         oracle.reload()
+    budget = {"trials": trials, "max_epochs": max_epochs, "patience": patience, "seed": seed,
+              "search_seed": search_seed, "selection": "validation ndcg@10, seen kept"}
     results = []
     if os.path.exists(result_path):
         with open(result_path) as handle:
@@ -119,22 +132,17 @@ def main(data, trials, max_epochs, patience, seed, search_seed):
         values = trial.hyperparameters.values
         record = {"trial": trial.trial_id, "values": values}
         start = time.time()
-        for variant in VARIANTS:
+        for variant in VARIANTS:  # each finished run is written at once (a trial takes about an hour)
             out = os.path.join(work, f"trial_{trial.trial_id}", variant)
             record[variant] = summary_of(run(data, out, train_options(values, variant), seed, max_epochs, patience))
+            results = [r for r in results if r["trial"] != trial.trial_id] + [record]
+            write_results(result_path, data, budget, results)
         record["fame_over_sasrec_val_ndcg@10"] = (
             record["fame"]["validation"]["ndcg@10"] / record["sasrec"]["validation"]["ndcg@10"])
+        write_results(result_path, data, budget, results)
         oracle.update_trial(trial.trial_id, {OBJECTIVE: record["fame"]["validation"]["ndcg@10"]})
         trial.status = kt.engine.trial.TrialStatus.COMPLETED
         oracle.end_trial(trial)
-        results = [r for r in results if r["trial"] != trial.trial_id] + [record]
-        output = {"data": data, "budget": {"trials": trials, "max_epochs": max_epochs, "patience": patience,
-                                          "seed": seed, "search_seed": search_seed,
-                                          "selection": "validation ndcg@10, seen kept"},
-                  "space": search_space().get_config(), "best": best_trials(results), "trials": results}
-        os.makedirs(os.path.dirname(result_path), exist_ok=True)
-        with open(result_path, "w") as handle:
-            json.dump(output, handle, indent=1)
         print(f"trial {trial.trial_id}: sasrec val ndcg@10 {record['sasrec']['validation']['ndcg@10']:.4f}, "
               f"fame {record['fame']['validation']['ndcg@10']:.4f} ({time.time() - start:.0f}s)", flush=True)
 
