@@ -4,9 +4,10 @@ KerasTuner's random-search oracle draws each trial's values; every trial trains 
 with the shared values (training recipe, regularisation, optimiser, SASRec's head count), FAME
 adding its own knobs (heads, experts, logit scale), so each trial is also a paired comparison.
 Each run is `fame-tf train` in its own process, selected on validation NDCG@10 (seen kept), and
-resumes from its work directory; the oracle's state lives in bench/work/tune/<data>/, so an
-interrupted search continues with the trial it was running. Finished trials are written to
-bench/results/tune-<data>.json as they come, with the best trial of each variant.
+resumes from its work directory (bench/work/tune/<data>/), so an interrupted search continues with
+the trial it was running. Every finished run is written to bench/results/tune-<data>.json at once
+(with the best trial of each variant), and the oracle's state to bench/results/tune-<data>-oracle/,
+so a fresh checkout continues the same search without training the recorded runs again.
 
     .venv/bin/python bench/tune.py --data data/beauty --trials 8
 """
@@ -109,18 +110,23 @@ def write_results(result_path, data, budget, results):
 @click.option("--max-epochs", default=50, show_default=True)
 @click.option("--patience", default=5, show_default=True, help="Evaluations without improvement before stopping.")
 @click.option("--seed", default=0, show_default=True, help="Training seed of every run.")
-@click.option("--search-seed", default=0, show_default=True, help="Seed of the random search.")
+@click.option("--search-seed", default=1, show_default=True,
+              help="Seed of a new random search (a continued search keeps its own).")
 def main(data, trials, max_epochs, patience, seed, search_seed):
     name = os.path.basename(os.path.normpath(data))
     work = os.path.join(ROOT, "bench", "work", "tune", name)
     result_path = os.path.join(ROOT, "bench", "results", f"tune-{name}.json")
+    if search_seed == 0:
+        raise click.BadParameter("KerasTuner takes 0 for 'no seed' (a random one): use another", param_hint="--search-seed")
     oracle = kt.oracles.RandomSearchOracle(objective=kt.Objective(OBJECTIVE, "max"), max_trials=trials,
                                            hyperparameters=search_space(), seed=search_seed)
-    oracle._set_project_dir(work, "oracle")  # KerasTuner's own persistence (what a Tuner does)
-    if os.path.exists(os.path.join(work, "oracle", "oracle.json")):
+    # KerasTuner's own persistence (what a Tuner does), kept with the results so that a fresh
+    # checkout continues the same search; a reloaded oracle keeps the seed it started with.
+    oracle._set_project_dir(os.path.join(ROOT, "bench", "results"), f"tune-{name}-oracle")
+    if os.path.exists(os.path.join(ROOT, "bench", "results", f"tune-{name}-oracle", "oracle.json")):
         oracle.reload()
     budget = {"trials": trials, "max_epochs": max_epochs, "patience": patience, "seed": seed,
-              "search_seed": search_seed, "selection": "validation ndcg@10, seen kept"}
+              "search_seed": oracle.seed, "selection": "validation ndcg@10, seen kept"}
     results = []
     if os.path.exists(result_path):
         with open(result_path) as handle:
@@ -131,8 +137,14 @@ def main(data, trials, max_epochs, patience, seed, search_seed):
             break
         values = trial.hyperparameters.values
         record = {"trial": trial.trial_id, "values": values}
+        # A fresh checkout has no bench/work: runs already in the results file are taken from there
+        # instead of trained again (the oracle, reloaded from bench/results, gives the same trials).
+        recorded = next((r for r in results if r["trial"] == trial.trial_id and r["values"] == values), {})
         start = time.time()
         for variant in VARIANTS:  # each finished run is written at once (a trial takes about an hour)
+            if variant in recorded:
+                record[variant] = recorded[variant]
+                continue
             out = os.path.join(work, f"trial_{trial.trial_id}", variant)
             record[variant] = summary_of(run(data, out, train_options(values, variant), seed, max_epochs, patience))
             results = [r for r in results if r["trial"] != trial.trial_id] + [record]
