@@ -15,11 +15,9 @@ import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
-import time
 
 import click
+from train_run import train
 
 # Variant name -> `fame-tf train` options. Everything else stays at the package defaults.
 VARIANTS = {
@@ -90,16 +88,7 @@ def main(data, variants, seeds, extra, tag):
             if (variant, seed) in done:
                 continue
             out = os.path.join(ROOT, "bench", "work", name, f"{variant}-seed{seed}")
-            metrics_path = os.path.join(out, "metrics.json")
-            if not os.path.exists(metrics_path):
-                command = [os.path.join(os.path.dirname(sys.executable), "fame-tf"), "train", "--data", data,
-                           "--output", out, "--seed", str(seed), "--quiet", *VARIANTS[variant], *extra.split()]
-                print("$", " ".join(command), flush=True)
-                start = time.time()
-                subprocess.run(command, check=True)
-                print(f"{variant} seed {seed}: {time.time() - start:.0f}s", flush=True)
-            with open(metrics_path) as handle:
-                metrics = json.load(handle)
+            metrics = train(data, out, ["--seed", str(seed), *VARIANTS[variant], *extra.split()])
             epochs = len(metrics["validation_history"])
             if metrics.get("train_seconds"):  # every run of a resumed training
                 seconds, timed_epochs = metrics["train_seconds"], epochs

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 
 import click
 import keras_tuner as kt
+from train_run import train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VARIANTS = ("sasrec", "fame")
@@ -58,19 +57,6 @@ def train_options(values, variant):
         return options + [f"--heads={values['sasrec_heads']}"]
     return options + [f"--heads={values['fame_heads']}", f"--experts={values['num_experts']}",
                       f"--logit-scale={values['logit_scale']}"]
-
-
-def run(data, out, options, seed, max_epochs, patience):
-    """Trains (or resumes, or re-reads) one run; returns its metrics.json."""
-    metrics_path = os.path.join(out, "metrics.json")
-    if not os.path.exists(metrics_path):
-        command = [os.path.join(os.path.dirname(sys.executable), "fame-tf"), "train", "--data", data, "--output",
-                   out, "--seed", str(seed), "--epochs", str(max_epochs), "--patience", str(patience), "--quiet",
-                   *options]
-        print("$", " ".join(command), flush=True)
-        subprocess.run(command, check=True)
-    with open(metrics_path) as handle:
-        return json.load(handle)
 
 
 def summary_of(metrics):
@@ -146,11 +132,12 @@ def main(data, trials, max_epochs, patience, seed, search_seed):
                 record[variant] = recorded[variant]
                 continue
             out = os.path.join(work, f"trial_{trial.trial_id}", variant)
-            record[variant] = summary_of(run(data, out, train_options(values, variant), seed, max_epochs, patience))
+            budget_options = ["--seed", str(seed), "--epochs", str(max_epochs), "--patience", str(patience)]
+            record[variant] = summary_of(train(data, out, budget_options + train_options(values, variant)))
             results = [r for r in results if r["trial"] != trial.trial_id] + [record]
             write_results(result_path, data, budget, results)
-        record["fame_over_sasrec_val_ndcg@10"] = (
-            record["fame"]["validation"]["ndcg@10"] / record["sasrec"]["validation"]["ndcg@10"])
+        sasrec = record["sasrec"]["validation"]["ndcg@10"]
+        record["fame_over_sasrec_val_ndcg@10"] = record["fame"]["validation"]["ndcg@10"] / sasrec if sasrec else None
         write_results(result_path, data, budget, results)
         oracle.update_trial(trial.trial_id, {OBJECTIVE: record["fame"]["validation"]["ndcg@10"]})
         trial.status = kt.engine.trial.TrialStatus.COMPLETED

@@ -86,9 +86,10 @@ def evaluate(model, histories: np.ndarray, targets: np.ndarray, seen: np.ndarray
         rows = slice(start, start + batch_size)
         history, items = histories[rows], seen[rows]
         longest = max(int((history > 0).sum(axis=1).max()), 1)  # shared padding changes no score
-        widest = max(int((items > 0).sum(axis=1).max()), 1)
+        used = np.flatnonzero((items > 0).any(axis=0))  # columns of seen items (0 pads anywhere)
+        widest = int(used[-1]) + 1 if len(used) else 1
         ranks = ranks_of(tf.constant(history[:, -longest:], tf.int32), tf.constant(targets[rows], tf.int32),
-                         tf.constant(np.sort(items, axis=1)[:, ::-1][:, :widest].copy(), tf.int32))
+                         tf.constant(items[:, :widest], tf.int32))
         kept.append(ranks[0].numpy())
         excluded.append(ranks[1].numpy())
     return {**metrics_from_ranks(np.concatenate(kept), ks), EXCLUDED: metrics_from_ranks(np.concatenate(excluded), ks)}
