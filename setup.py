@@ -23,6 +23,7 @@ setup(
         "numpy<2",
         "click>=8",
         "requests>=2",
+        "matplotlib>=3.8",  # fame-tf report
     ],
     extras_require={"test": ["pytest>=7"]},
     entry_points={"console_scripts": ["fame-tf=fame_cli:main"]},

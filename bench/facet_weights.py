@@ -13,19 +13,13 @@ import json
 import os
 
 import click
-import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULT = os.path.join(ROOT, "bench", "results", "facet_weights.json")
 
 
-def _normalised_entropy(weights: np.ndarray) -> float:
-    entropy = -(weights * np.log(np.maximum(weights, 1e-12))).sum(-1)
-    return float((entropy / np.log(weights.shape[-1])).mean())
-
-
 def measure(run_dir: str, users: int, batch_size: int = 500) -> dict:
-    from fame_tf import keras
+    from fame_tf import explain, runs
     from fame_tf.data import load_split
 
     metrics_path = os.path.join(run_dir, "metrics.json")
@@ -34,21 +28,21 @@ def measure(run_dir: str, users: int, batch_size: int = 500) -> dict:
     with open(metrics_path) as handle:
         metrics = json.load(handle)
     config = metrics["config"]
-    if config["variant"] != "fame":
-        raise click.ClickException(f"{run_dir} is a {config['variant']} run: it has no gate or routers")
-    model = keras.models.load_model(os.path.join(run_dir, "model"))
+    model, _ = runs.load(run_dir)
     source = os.path.join(ROOT, metrics["data"]["source"])  # relative to the repository, as reproduce.py runs
     history = load_split(source, config["max_len"]).test_history[:users]
-    outputs = [model(history[i:i + batch_size]) for i in range(0, len(history), batch_size)]
-    gate = np.concatenate([o["gate"].numpy() for o in outputs])
-    router = np.concatenate([o["router"].numpy() for o in outputs])
+    try:
+        weights = explain.facet_weights(model, history, batch_size)
+    except ValueError as error:  # not a FAME run
+        raise click.ClickException(f"{run_dir}: {error}") from error
+    gate, router = weights["gate"], weights["router"]
     return {
         "users": len(history), "heads": config["num_heads"], "experts": config["num_experts"],
         "gate_mean_per_head": [round(float(w), 4) for w in gate.mean(0)],
         "gate_largest_weight_mean": float(gate.max(-1).mean()),
-        "gate_normalised_entropy": _normalised_entropy(gate),
+        "gate_normalised_entropy": float(explain.normalised_entropy(gate).mean()),
         "router_largest_weight_mean": float(router.max(-1).mean()),
-        "router_normalised_entropy": _normalised_entropy(router),
+        "router_normalised_entropy": float(explain.normalised_entropy(router).mean()),
     }
 
 

@@ -9,6 +9,7 @@ import click
 
 from fame_cli.options import config_from, config_options, format_metrics
 from fame_tf.config import ConfigError
+from fame_tf.contract import DEFAULT_K
 
 
 @click.command()
@@ -48,6 +49,7 @@ def train(data, output, k_core, on_error, user_col, item_col, time_col, delimite
     model = summary.pop("model")
     served = runs.latest_export(output)
     if summary["epochs_this_run"] or served is None:  # a finished run re-run: already saved and exported
+        click.echo(f"saving the model and exporting it for TensorFlow Serving to {runs.serving_base_path(output)}")
         served = runs.save(output, model, split.vocab.items)
     click.echo("validation: " + format_metrics(summary["validation"]))
     click.echo("test:       " + format_metrics(summary["test"]))
@@ -59,7 +61,7 @@ def train(data, output, k_core, on_error, user_col, item_col, time_col, delimite
               help="Run directory of `fame-tf train` (with model/ and vocabulary.json).")
 @click.option("--base-path", default=None, help="Model base path [default: RUN/serving/fame].")
 @click.option("--version", type=int, default=None, help="Version number [default: unix seconds].")
-@click.option("--k", default=100, show_default=True, help="Items returned per history.")
+@click.option("--k", default=DEFAULT_K, show_default=True, help="Items returned per history.")
 def export(run_dir, base_path, version, k):
     """Export a trained run for TensorFlow Serving into BASE_PATH/<version>/."""
     from fame_tf import runs

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from fame_tf.export import MODEL_NAME
+from fame_tf.contract import MODEL_NAME
 
 
 @click.command()

@@ -97,7 +97,9 @@ def leave_one_out_parts(items: Sequence[T]) -> Optional[Dict[str, Sequence[T]]]:
     return {"train": items[:-2], "eval": items[:-1], "test": items}
 
 
-def _parse_time(text: str) -> float:
+def parse_time(text: str) -> float:
+    """A timestamp as seconds: a number (any unit, only the order matters) or an ISO 8601 date
+    (``Z`` or an offset; none: local time). ValueError if it is neither."""
     try:
         return float(text)
     except ValueError:
@@ -145,7 +147,7 @@ def read_interactions(
                 _bad(path, line_no, f"empty {user_col if not user else item_col}", on_error, report)
                 continue
             try:
-                time = _parse_time(stamp)
+                time = parse_time(stamp)
             except ValueError:
                 _bad(path, line_no, f"unparsable {time_col} {stamp!r}", on_error, report)
                 continue

@@ -25,11 +25,10 @@ import time
 from typing import Dict, List, Optional, Sequence
 
 from fame_tf._keras import keras, tf
+from fame_tf.contract import DEFAULT_K
 from fame_tf.layers import MASKED, PACKAGE
 from fame_tf.model import PADDING_ID, FameModel
 
-DEFAULT_K = 100
-MODEL_NAME = "fame"
 HISTORY = "history"
 EXAMPLES = "examples"
 SIGNATURES = ("serving_default", "serving_exclude_history", "serving_examples")

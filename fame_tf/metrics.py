@@ -16,7 +16,7 @@ from typing import Dict, Sequence
 
 import numpy as np
 
-from fame_tf._keras import tf
+from fame_tf._keras import keras, tf
 
 DEFAULT_KS = (5, 10, 20)
 PROTOCOLS = ("seen_kept", "seen_excluded")
@@ -76,12 +76,14 @@ def _ranker(model):
 
 
 def evaluate(model, histories: np.ndarray, targets: np.ndarray, seen: np.ndarray, batch_size: int = 512,
-             ks: Sequence[int] = DEFAULT_KS) -> Dict:
+             ks: Sequence[int] = DEFAULT_KS, progress: bool = False) -> Dict:
     """Ranks each target against the whole catalogue given its history (the model sees the most
     recent ``histories`` columns; ``seen`` holds the whole history's items). Returns the seen-kept
-    metrics, with the seen-excluded ones under ``"seen_excluded"``."""
+    metrics, with the seen-excluded ones under ``"seen_excluded"``. ``progress``: a progress bar
+    over the users on stdout."""
     ranks_of = _ranker(model)
     kept, excluded = [], []
+    bar = keras.utils.Progbar(len(targets), unit_name="user") if progress else None
     for start in range(0, len(targets), batch_size):
         rows = slice(start, start + batch_size)
         history, items = histories[rows], seen[rows]
@@ -92,4 +94,6 @@ def evaluate(model, histories: np.ndarray, targets: np.ndarray, seen: np.ndarray
                          tf.constant(items[:, :widest], tf.int32))
         kept.append(ranks[0].numpy())
         excluded.append(ranks[1].numpy())
+        if bar:
+            bar.add(len(ranks[0]))
     return {**metrics_from_ranks(np.concatenate(kept), ks), EXCLUDED: metrics_from_ranks(np.concatenate(excluded), ks)}

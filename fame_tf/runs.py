@@ -8,6 +8,7 @@ import os
 from typing import List, Optional, Sequence, Tuple
 
 from fame_tf import export
+from fame_tf.contract import DEFAULT_K, MODEL_NAME
 from fame_tf._keras import keras
 from fame_tf.model import FameModel
 
@@ -17,7 +18,7 @@ VOCABULARY_FILE = "vocabulary.json"  # raw item ids; model item i + 1 is entry i
 
 def serving_base_path(run_dir: str) -> str:
     """The model base path of the run's exports: ``RUN/serving/<model name>``."""
-    return os.path.join(run_dir, "serving", export.MODEL_NAME)
+    return os.path.join(run_dir, "serving", MODEL_NAME)
 
 
 def latest_export(run_dir: str) -> Optional[str]:
@@ -26,7 +27,7 @@ def latest_export(run_dir: str) -> Optional[str]:
     return os.path.join(serving_base_path(run_dir), str(existing[-1])) if existing else None
 
 
-def save(run_dir: str, model: FameModel, vocabulary: Sequence[str], k: int = export.DEFAULT_K) -> str:
+def save(run_dir: str, model: FameModel, vocabulary: Sequence[str], k: int = DEFAULT_K) -> str:
     """Saves the model and vocabulary and exports a new serving version; returns its directory."""
     model.save(os.path.join(run_dir, MODEL_DIR), save_format="tf")
     with open(os.path.join(run_dir, VOCABULARY_FILE), "w", encoding="utf-8") as handle:

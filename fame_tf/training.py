@@ -223,8 +223,8 @@ def fit(config: FameConfig, split: SplitData, output_dir: str, verbose: int = 2)
         "seconds_to_best_epoch": stopper.state.get("best_train_seconds"),
         "selection_protocol": config.selection_protocol,
         "train_sequences_per_second": sequences * epochs_run / seconds if seconds and epochs_run else None,
-        "validation": evaluate(model, split.valid_history, split.valid_targets, split.valid_seen),
-        "test": evaluate(model, split.test_history, split.test_targets, split.test_seen),
+        "validation": evaluate(model, split.valid_history, split.valid_targets, split.valid_seen, progress=verbose > 0),
+        "test": evaluate(model, split.test_history, split.test_targets, split.test_seen, progress=verbose > 0),
         "validation_history": stopper.state["history"],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }

@@ -24,7 +24,7 @@ from tfx.components.util import examples_utils
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
-from fame_tf.data import leave_one_out_parts, time_ordered
+from fame_tf.data import DataError, leave_one_out_parts, parse_time, time_ordered
 from pipeline.validation import assert_no_anomalies
 
 USER, ITEM, TIME = "user_id", "item_id", "timestamp"
@@ -42,9 +42,24 @@ def _id(feature: tf.train.Feature) -> bytes:
     return feature.bytes_list.value[0]
 
 
+def _time(feature: tf.train.Feature, user: bytes, item: bytes) -> float:
+    """Integer, float or text (a number or an ISO 8601 date, as `fame-tf train` reads them): the
+    column's type is whatever ExampleGen inferred from the file."""
+    kind = feature.WhichOneof("kind")
+    if kind != "bytes_list":
+        return getattr(feature, kind).value[0]
+    stamp = feature.bytes_list.value[0].decode("utf-8", "replace")
+    try:
+        return parse_time(stamp)
+    except ValueError:
+        raise DataError(f"user {user.decode()!r}, item {item.decode()!r}: unparsable {TIME} {stamp!r} "
+                        "(numbers or ISO 8601 dates)") from None
+
+
 def _user_event(record: bytes):
     feature = tf.train.Example.FromString(record).features.feature
-    return _id(feature[USER]), (feature[TIME].int64_list.value[0], _id(feature[ITEM]))
+    user, item = _id(feature[USER]), _id(feature[ITEM])
+    return user, (_time(feature[TIME], user, item), item)
 
 
 def _sequence_example(user: bytes, items) -> bytes:

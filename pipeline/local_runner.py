@@ -20,7 +20,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 from tfx.utils import io_utils
 
-from fame_tf.export import MODEL_NAME
+from fame_tf.contract import MODEL_NAME
 from pipeline.convert import prepare_input
 from pipeline.evaluator import METRICS_FILE
 from pipeline.leave_one_out import COUNTS

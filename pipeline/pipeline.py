@@ -36,7 +36,7 @@ def create_pipeline(
     enable_cache: bool = True,
 ) -> tfx.dsl.Pipeline:
     """``data_root``: a directory whose ``input_pattern`` files are interaction CSVs with the header
-    ``user_id,item_id,timestamp`` (integer timestamps, e.g. unix seconds). Pushed models land in
+    ``user_id,item_id,timestamp`` (timestamps: numbers such as unix seconds, or ISO 8601 dates). Pushed models land in
     ``serving_model_dir/<unix-seconds>/``. ``schema_dir`` is where the curated schemas are at run
     time (another path inside a container). ``beam_pipeline_args`` come after the in-memory
     DirectRunner defaults, so they can override them (e.g. ``--runner=DataflowRunner ...``)."""

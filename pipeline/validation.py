@@ -4,8 +4,10 @@ ExampleValidator only records anomalies; nothing downstream refuses bad data by 
 step that reads the data calls ``assert_no_anomalies`` so a missing column, a wrong type or an
 out-of-domain value stops the run, and the error names the feature and what is wrong with it.
 
-Ids are strings in the schema, but ExampleGen infers a column of digits as INT; integer ids are
-fine (the leave-one-out step reads them as strings), so that one difference is not an anomaly."""
+Two type differences are not anomalies: ExampleGen infers a column of digits as INT, and integer
+ids are fine (the leave-one-out step reads them as strings); timestamps are integers in the schema,
+but floats and text (ISO 8601 dates) are fine too (the leave-one-out step parses each one, as
+`fame-tf train` does, and stops at the first it cannot)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from tfx.utils import io_utils
 
 ANOMALIES_FILE = "SchemaDiff.pb"
 ID_FEATURES = ("user_id", "item_id")
+TIME_FEATURE = "timestamp"
 
 
 class DataValidationError(RuntimeError):
@@ -31,8 +34,7 @@ def read_anomalies(anomalies: Artifact) -> List[str]:
         path = os.path.join(artifact_utils.get_split_uri([anomalies], split), ANOMALIES_FILE)
         report = anomalies_pb2.Anomalies.FromString(io_utils.read_bytes_file(path))
         for feature, info in sorted(report.anomaly_info.items()):
-            reasons = [r.description or r.short_description for r in info.reason
-                       if not (feature in ID_FEATURES and _integer_ids(r))]
+            reasons = [r.description or r.short_description for r in info.reason if not _tolerated(feature, r)]
             if reasons:
                 lines.append(f"{split}: feature {feature!r}: {'; '.join(reasons)}")
         if report.HasField("dataset_anomaly_info"):
@@ -41,9 +43,15 @@ def read_anomalies(anomalies: Artifact) -> List[str]:
     return lines
 
 
-def _integer_ids(reason) -> bool:
-    return (reason.type == anomalies_pb2.AnomalyInfo.UNEXPECTED_DATA_TYPE
-            and reason.description.endswith("BYTES but got INT"))
+def _tolerated(feature: str, reason) -> bool:
+    if feature in ID_FEATURES:
+        return (reason.type == anomalies_pb2.AnomalyInfo.UNEXPECTED_DATA_TYPE
+                and reason.description.endswith("BYTES but got INT"))
+    return feature == TIME_FEATURE and reason.type in _TEXT_OR_FLOAT_TIMES
+
+
+# What the validator says about a timestamp column of text (dates) or floats in an INT schema.
+_TEXT_OR_FLOAT_TIMES = (anomalies_pb2.AnomalyInfo.UNEXPECTED_DATA_TYPE, anomalies_pb2.AnomalyInfo.INT_TYPE_NOT_INT_STRING)
 
 
 def assert_no_anomalies(anomalies: Artifact) -> None:
@@ -51,6 +59,6 @@ def assert_no_anomalies(anomalies: Artifact) -> None:
     if lines:
         raise DataValidationError(
             "data validation failed: the interactions do not match the schema "
-            "(pipeline/schemas/interactions.pbtxt: columns user_id, item_id and an integer timestamp >= 0):\n  "
+            "(pipeline/schemas/interactions.pbtxt: columns user_id, item_id and timestamp: a number >= 0 or an ISO 8601 date):\n  "
             + "\n  ".join(lines)
         )

@@ -14,7 +14,7 @@ from typing import Dict, List, Optional
 
 from tfx.orchestration.kubeflow.v2.kubeflow_v2_dag_runner import KubeflowV2DagRunner, KubeflowV2DagRunnerConfig
 
-from fame_tf.export import MODEL_NAME
+from fame_tf.contract import MODEL_NAME
 from pipeline.local_runner import PIPELINE_NAME
 from pipeline.pipeline import create_pipeline
 from pipeline.trainer import TrainerSettings

@@ -20,7 +20,7 @@ from typing import Optional, Tuple
 from urllib.parse import urlsplit
 
 from fame_tf._keras import tf
-from fame_tf.export import MODEL_NAME
+from fame_tf.contract import MODEL_NAME
 from serving.batching import Batcher, run
 from serving.codec import InvalidArgument, decode_request, encode_response
 from serving.models import ModelManager, ServableNotFound, UnknownLabel

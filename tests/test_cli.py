@@ -40,6 +40,11 @@ def test_train_writes_config_metrics_and_model(tmp_path):
     versions = os.listdir(out / "serving" / "fame")
     assert len(versions) == 1
 
+    pictures = CliRunner().invoke(main, ["report", str(out), "--output", str(tmp_path / "report"), "--top", "3"])
+    assert pictures.exit_code == 0, pictures.output
+    for name in ("validation_ndcg10.png", "run-facets.png", "run-explanation.png"):
+        assert (tmp_path / "report" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+
     again = CliRunner().invoke(main, ["train", "--data", _data(tmp_path), "--output", str(out), "--epochs", "4",
                                       "--quiet", *TINY])
     assert again.exit_code == 0, again.output
@@ -50,6 +55,14 @@ def test_train_writes_config_metrics_and_model(tmp_path):
                                       "--quiet", *TINY])
     assert other.exit_code == 1 and isinstance(other.exception, SystemExit)  # a message, not a traceback
     assert "holds a run with a different config" in other.output
+
+
+def test_help_does_not_load_tensorflow():
+    code = ("import sys; from click.testing import CliRunner; from fame_cli import main; "
+            "assert CliRunner().invoke(main, ['train', '--help']).exit_code == 0; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'tf_keras', 'tfx')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr[-2000:]
 
 
 def test_bad_config_and_bad_data_are_clear_errors(tmp_path):

@@ -4,6 +4,7 @@ chance. The end-to-end runs share one output directory and run in order: first r
 worse model."""
 
 import csv
+import datetime
 import json
 import os
 import random
@@ -16,10 +17,11 @@ import pipeline  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
 from conftest import rule_sequences
 from fame_tf import FameConfig, tf
 from fame_tf.config import ConfigError
+from fame_tf.data import DataError
 from pipeline.convert import prepare_input, sequences_to_csv
 from pipeline.defaults import PIPELINE_DEFAULTS
 from pipeline.evaluator import decide
-from pipeline.leave_one_out import split_user
+from pipeline.leave_one_out import _user_event, split_user
 from pipeline.local_runner import paths, run_local, run_report
 from pipeline.trainer import TrainerSettings
 from pipeline.validation import DataValidationError
@@ -125,13 +127,21 @@ def test_a_worse_model_is_not_blessed_or_pushed(workdir, first_run):
 
 
 def test_bad_csv_stops_the_run_at_validation_naming_the_columns(tmp_path):
-    rows = [(f"u{n % 20}", f"{1000 + n}" if n != 7 else "yesterday") for n in range(100)]
+    rows = [(f"u{n % 20}", f"2024-05-{1 + n % 28:02d}T10:00:00Z") for n in range(100)]
     write_interactions(str(tmp_path / "data" / "interactions.csv"), rows, header=("user_id", "timestamp"))
     with pytest.raises(DataValidationError) as error:
         run_local(str(tmp_path / "data"), str(tmp_path / "out"), TrainerSettings(model=TINY, top_k=20))
     message = str(error.value)
     assert "feature 'item_id'" in message and "missing" in message.lower()
-    assert "feature 'timestamp'" in message and "INT" in message
+    assert "feature 'timestamp'" not in message  # ISO dates are timestamps too
+    assert not os.path.exists(paths(str(tmp_path / "out"))["serving"])
+
+
+def test_unparsable_timestamp_stops_the_run_naming_the_row(tmp_path):
+    rows = [(f"u{n % 20}", f"item{n % 7}", f"2024-05-{1 + n % 28:02d}" if n != 7 else "yesterday") for n in range(100)]
+    write_interactions(str(tmp_path / "data" / "interactions.csv"), rows)
+    with pytest.raises(DataError, match=r"user .u7., item .item0.: unparsable timestamp .yesterday."):
+        run_local(str(tmp_path / "data"), str(tmp_path / "out"), TrainerSettings(model=TINY, top_k=20))
     assert not os.path.exists(paths(str(tmp_path / "out"))["serving"])
 
 
@@ -230,9 +240,11 @@ def test_split_user_orders_by_time_and_drops_short_users():
     assert list(split_user((b"u", events[:2]))) == []
 
 
-def test_cli_split_and_pipeline_split_of_the_same_log_are_identical(tmp_path):
-    """The same CSV (shuffled rows, timestamp ties) split by `fame-tf train`'s reader and by the
-    pipeline's Beam step (a real DirectRunner pipeline) gives the same three parts per user."""
+@pytest.mark.parametrize("stamps", ["numbers", "iso_dates"])
+def test_cli_split_and_pipeline_split_of_the_same_log_are_identical(tmp_path, stamps):
+    """The same CSV (shuffled rows, timestamp ties; unix seconds or ISO 8601 dates) split by
+    `fame-tf train`'s reader and by the pipeline's Beam step (a real DirectRunner pipeline, from
+    records typed as ExampleGen types the column) gives the same three parts per user."""
     import apache_beam as beam
     from apache_beam.testing.util import assert_that, equal_to
 
@@ -240,6 +252,9 @@ def test_cli_split_and_pipeline_split_of_the_same_log_are_identical(tmp_path):
 
     rows = rule_rows(num_users=30, too_short=2)
     rows += [("tie", "item5", 7), ("tie", "item3", 7), ("tie", "item9", 5), ("tie", "item1", 9)]
+    if stamps == "iso_dates":
+        utc = datetime.timezone.utc
+        rows = [(u, i, datetime.datetime.fromtimestamp(t, utc).isoformat()) for u, i, t in rows]
     path = str(tmp_path / "log.csv")
     write_interactions(path, rows)
     split = load_split(path, max_len=50)
@@ -258,8 +273,16 @@ def test_cli_split_and_pipeline_split_of_the_same_log_are_identical(tmp_path):
         return (feature["user_id"].bytes_list.value[0].decode(),
                 tuple(v.decode() for v in feature["items"].bytes_list.value))
 
+    def record(user, item, stamp):  # a CSV row as ExampleGen writes it: integers INT, dates BYTES
+        time = (tf.train.Feature(int64_list=tf.train.Int64List(value=[stamp])) if isinstance(stamp, int)
+                else tf.train.Feature(bytes_list=tf.train.BytesList(value=[stamp.encode()])))
+        return tf.train.Example(features=tf.train.Features(feature={
+            "user_id": tf.train.Feature(bytes_list=tf.train.BytesList(value=[user.encode()])),
+            "item_id": tf.train.Feature(bytes_list=tf.train.BytesList(value=[item.encode()])),
+            "timestamp": time})).SerializeToString()
+
     with beam.Pipeline() as p:
-        split_by_beam = (p | beam.Create([(u.encode(), (int(t), i.encode())) for u, i, t in rows])
+        split_by_beam = (p | beam.Create([record(*row) for row in rows]) | beam.Map(_user_event)
                          | beam.GroupByKey() | beam.FlatMap(split_user).with_outputs("train", "eval", "test"))
         for name, want in expected.items():
             assert_that(split_by_beam[name] | f"Read{name}" >> beam.Map(items_of), equal_to(want), label=f"Check{name}")

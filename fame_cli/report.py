@@ -1,0 +1,80 @@
+"""`fame-tf report`: pictures of finished runs (``fame_tf.plots``): how validation went, how FAME
+uses its heads and experts, and why it recommends what it does for one user."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+
+def _run_name(run_dir: str, taken: set) -> str:
+    parts = os.path.normpath(os.path.abspath(run_dir)).split(os.sep)
+    for depth in range(1, len(parts) + 1):  # the shortest path suffix that no other run has
+        name = "-".join(parts[-depth:])
+        if name not in taken:
+            return name
+    raise click.ClickException(f"{run_dir} was given twice")
+
+
+def _metrics(run_dir: str) -> dict:
+    path = os.path.join(run_dir, "metrics.json")
+    if not os.path.exists(path):
+        raise click.ClickException(f"{path} is missing: has `fame-tf train --output {run_dir}` finished?")
+    with open(path) as handle:
+        return json.load(handle)
+
+
+@click.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--output", required=True, type=click.Path(file_okay=False), help="Directory for the PNG files.")
+@click.option("--data", default=None,
+              help="Data of the runs' test users [default: the file each run was trained on].")
+@click.option("--users", default=5000, show_default=True, help="Test users in the gate and router charts.")
+@click.option("--user", "user_index", default=0, show_default=True, help="Test user (row) whose top items are explained.")
+@click.option("--top", default=10, show_default=True, help="Items in the explanation.")
+def report(runs, output, data, users, user_index, top):
+    """Draw PNGs of finished runs into OUTPUT: validation NDCG@10 per epoch of every run; for each
+    FAME run, its gate and router weights over test users and one user's explanation."""
+    from fame_tf import plots
+
+    os.makedirs(output, exist_ok=True)
+    names, metrics = {}, {}
+    for run in runs:
+        name = _run_name(run, set(names.values()))
+        names[run], metrics[run] = name, _metrics(run)
+    path = plots.validation_curves({names[r]: metrics[r]["validation_history"] for r in runs},
+                                   os.path.join(output, "validation_ndcg10.png"))
+    click.echo(f"wrote {path}")
+    for run in runs:
+        if metrics[run]["config"]["variant"] != "fame":
+            click.echo(f"{run}: a {metrics[run]['config']['variant']} run has no facets to draw")
+            continue
+        for path in _facet_charts(run, names[run], metrics[run], output, data, users, user_index, top):
+            click.echo(f"wrote {path}")
+
+
+def _facet_charts(run, name, metrics, output, data, users, user_index, top):
+    from fame_tf import explain, plots, runs
+    from fame_tf.data import DataError, load_split
+
+    source = data or metrics["data"]["source"]
+    try:
+        split = load_split(source, metrics["config"]["max_len"])
+    except (DataError, OSError) as error:
+        raise click.ClickException(f"{run}: test users from {source}: {error} (give --data)") from error
+    if not 0 <= user_index < len(split.test_targets):
+        raise click.ClickException(f"--user {user_index} is not a test user (0..{len(split.test_targets) - 1})")
+    model, vocabulary = runs.load(run)
+    if list(split.vocab.items) != list(vocabulary):
+        raise click.ClickException(f"{source} is not the data {run} was trained on (its item vocabulary differs)")
+    weights = explain.facet_weights(model, split.test_history[:users])
+    yield plots.facet_distributions(weights["gate"], explain.normalised_entropy(weights["router"]),
+                                    os.path.join(output, f"{name}-facets.png"), name)
+    history = split.test_history[user_index]
+    items, parts, gate = explain.head_contributions(model, history, top)
+    recent = [vocabulary[i - 1] for i in history[history > 0][-3:]]
+    yield plots.explanation([vocabulary[i - 1] for i in items], parts, gate,
+                            os.path.join(output, f"{name}-explanation.png"),
+                            f"{name}: test user {user_index}, last items {', '.join(recent)}")

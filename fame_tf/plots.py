@@ -1,0 +1,108 @@
+"""PNG charts of runs and benchmarks (matplotlib, drawn off-screen). Each function takes plain
+numbers, writes one file and returns its path, so the command line and the benchmarks share them."""
+
+from __future__ import annotations
+
+from typing import Dict, List, Mapping, Sequence
+
+import numpy as np
+
+PROTOCOL_TITLES = {"seen_kept": "seen items kept", "seen_excluded": "seen items excluded"}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display; also safe in servers and CI
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(figure, path: str) -> str:
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    _pyplot().close(figure)
+    return path
+
+
+def validation_curves(histories: Mapping[str, List[dict]], path: str, metric: str = "ndcg@10") -> str:
+    """``metric`` per epoch for each run (``metrics.json``'s ``validation_history``), one panel per
+    protocol; a marker on each run's best epoch."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
+    for axis, protocol in zip(axes, PROTOCOL_TITLES):
+        for name, history in histories.items():
+            epochs = [row["epoch"] for row in history]
+            values = [row[metric] if protocol == "seen_kept" else row["seen_excluded"][metric] for row in history]
+            line, = axis.plot(epochs, values, label=name, linewidth=1.5)
+            best = int(np.argmax(values))
+            axis.plot(epochs[best], values[best], "o", color=line.get_color())
+        axis.set(title=f"validation {metric.upper()}, {PROTOCOL_TITLES[protocol]}", xlabel="epoch", ylabel=metric)
+        axis.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    return _save(figure, path)
+
+
+def facet_distributions(gate: np.ndarray, router_entropy: np.ndarray, path: str, title: str) -> str:
+    """Left: the gate weight of each head over users [U, H] (1/H drawn for reference). Right: the
+    normalised entropy of each head's router over users [U, H] (1 = uniform over experts)."""
+    plt = _pyplot()
+    heads = gate.shape[1]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    left.violinplot([gate[:, h] for h in range(heads)], showmedians=True)
+    left.axhline(1.0 / heads, color="grey", linestyle="--", linewidth=1, label="uniform 1/H")
+    left.set(title=f"gate weight per head ({len(gate)} test users)", xlabel="head", ylabel="gate weight",
+             xticks=range(1, heads + 1))
+    left.legend(fontsize=8)
+    if np.any(router_entropy):
+        right.hist([router_entropy[:, h] for h in range(heads)], bins=30, range=(0, 1),
+                   label=[f"head {h + 1}" for h in range(heads)], histtype="step", linewidth=1.5)
+        right.legend(fontsize=8)
+    else:
+        right.text(0.5, 0.5, "one expert per head: no router", ha="center", va="center")
+    right.set(title="router entropy per head (1 = uniform over experts)", xlabel="normalised entropy",
+              ylabel="users")
+    figure.suptitle(title)
+    return _save(figure, path)
+
+
+def explanation(items: Sequence[str], parts: np.ndarray, gate: np.ndarray, path: str, title: str) -> str:
+    """One user's top items: each head's part of the item's score, stacked ([k, H]; parts can be
+    negative), and the user's gate over heads."""
+    plt = _pyplot()
+    k, heads = parts.shape
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 0.5 * k + 2.5), gridspec_kw={"width_ratios": [3, 1]})
+    rows = np.arange(k)[::-1]  # the best item on top
+    positive, negative = np.zeros(k), np.zeros(k)
+    colours = plt.get_cmap("tab10").colors
+    for h in range(heads):
+        values = parts[:, h]
+        starts = np.where(values >= 0, positive, negative)
+        left.barh(rows, values, left=starts, color=colours[h % 10], label=f"head {h + 1}")
+        positive += np.maximum(values, 0)
+        negative += np.minimum(values, 0)
+    left.plot(parts.sum(1), rows, "k|", markersize=14, label="score")
+    left.set(yticks=rows, yticklabels=list(items), xlabel="part of the score", title="why these items")
+    left.axvline(0, color="grey", linewidth=0.8)
+    left.legend(fontsize=8, loc="lower right")
+    right.bar(np.arange(1, heads + 1), gate, color=[colours[h % 10] for h in range(heads)])
+    right.set(title="gate", xlabel="head", ylabel="weight", xticks=range(1, heads + 1), ylim=(0, 1))
+    figure.suptitle(title)
+    return _save(figure, path)
+
+
+def lines(series: Mapping[str, Dict[float, float]], path: str, title: str, xlabel: str, ylabel: str,
+          log_x: bool = False) -> str:
+    """Curves of y over x, one per series (cost vs size, latency percentiles)."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(6.5, 4))
+    for name, points in series.items():
+        xs = sorted(points)
+        axis.plot(xs, [points[x] for x in xs], "o-", label=name)
+    if log_x:
+        axis.set_xscale("log")
+    axis.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    return _save(figure, path)
