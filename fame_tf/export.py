@@ -52,9 +52,13 @@ def compact_history(ids: tf.Tensor, max_len: int) -> tf.Tensor:
 class FameRecommender(keras.Model):
     """``history`` strings [B, T] -> ``{"item_ids", "scores", "facet_weights"}`` (see module doc).
 
-    ``vocabulary[i]`` is the raw id of model item ``i + 1``."""
+    ``vocabulary[i]`` is the raw id of model item ``i + 1``. ``lookup`` maps a history to model ids
+    ([B, T] int, 0 for "" and unknown ids); by default a ``StringLookup`` over ``vocabulary``. The
+    pipeline passes the Transform graph itself, so the served mapping is the Transform's, whose
+    vocabulary file ``vocabulary`` was read from; a model revived from its config gets the default."""
 
-    def __init__(self, model: FameModel, vocabulary: Sequence[str], k: int = DEFAULT_K, **kwargs):
+    def __init__(self, model: FameModel, vocabulary: Sequence[str], k: int = DEFAULT_K,
+                 lookup: Optional[keras.layers.Layer] = None, **kwargs):
         super().__init__(**kwargs)
         vocabulary = [str(item) for item in vocabulary]
         if len(vocabulary) != model.config.num_items:
@@ -67,7 +71,7 @@ class FameRecommender(keras.Model):
         self.vocabulary = vocabulary
         self.k = min(k, len(vocabulary))
         # Out-of-vocabulary (and "") -> 0, the padding id; vocabulary[i] -> i + 1, the model's ids.
-        self.lookup = keras.layers.StringLookup(vocabulary=vocabulary, num_oov_indices=1, mask_token=None)
+        self.lookup = lookup or keras.layers.StringLookup(vocabulary=vocabulary, num_oov_indices=1, mask_token=None)
         self.item_names = tf.constant([""] + vocabulary)
         # The candidate matrix, computed once here instead of on every request (on Beauty it is
         # half of a single request's time). It is a snapshot: build a new recommender after training.
@@ -115,10 +119,11 @@ class FameRecommender(keras.Model):
         return cls(model, config["vocabulary"], config["k"], name=config.get("name"))
 
 
-def export_serving_model(model: FameModel, vocabulary: Sequence[str], export_dir: str, k: int = DEFAULT_K) -> str:
+def export_serving_model(model: FameModel, vocabulary: Sequence[str], export_dir: str, k: int = DEFAULT_K,
+                         lookup: Optional[keras.layers.Layer] = None) -> str:
     """Writes the serving SavedModel of ``model`` to ``export_dir`` (the directory itself, e.g. a
-    TFX Trainer's ``serving_model_dir``); returns ``export_dir``."""
-    recommender = FameRecommender(model, vocabulary, k)
+    TFX Trainer's ``serving_model_dir``); returns ``export_dir``. ``lookup``: see ``FameRecommender``."""
+    recommender = FameRecommender(model, vocabulary, k, lookup)
     # save_traces=False: Keras does not trace every layer's call again (7x faster to save);
     # load_model then rebuilds the registered classes from get_config, so apps import fame_tf.export.
     recommender.save(export_dir, save_format="tf", signatures=recommender.serving_signatures(),

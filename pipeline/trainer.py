@@ -19,7 +19,7 @@ from fame_tf.export import DEFAULT_K, export_serving_model
 from fame_tf.metrics import DEFAULT_KS
 from fame_tf.training import fit
 from pipeline.defaults import PIPELINE_DEFAULTS
-from pipeline.transform import ITEM_IDS, VOCABULARY
+from pipeline.transform import ITEM_IDS, VOCABULARY, TransformedHistory
 
 DISTRIBUTIONS = ("auto", "default", "mirrored")
 
@@ -86,7 +86,8 @@ def split_from_sequences(train: List[List[int]], evaluation: List[List[int]], vo
 def run_fn(fn_args) -> None:
     """TFX generic Trainer entry point (``Trainer(run_fn="pipeline.trainer.run_fn")``)."""
     settings = TrainerSettings.from_custom_config(fn_args.custom_config or {})
-    vocabulary = [v.decode("utf-8") for v in tft.TFTransformOutput(fn_args.transform_output).vocabulary_by_name(VOCABULARY)]
+    transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    vocabulary = [v.decode("utf-8") for v in transform_output.vocabulary_by_name(VOCABULARY)]
     config = settings.model.replace(num_items=len(vocabulary))
     split = split_from_sequences(read_id_sequences(fn_args.train_files), read_id_sequences(fn_args.eval_files),
                                  vocabulary, config.max_len)
@@ -96,4 +97,5 @@ def run_fn(fn_args) -> None:
         summary = fit(config, split, fn_args.model_run_dir, verbose=0)
     print(f"trainer: best epoch {summary['best_epoch']}, validation ndcg@10={summary['validation']['ndcg@10']:.4f}",
           flush=True)
-    export_serving_model(summary["model"], vocabulary, fn_args.serving_model_dir, k=settings.top_k)
+    export_serving_model(summary["model"], vocabulary, fn_args.serving_model_dir, k=settings.top_k,
+                         lookup=TransformedHistory(transform_output))

@@ -5,6 +5,7 @@ worse model."""
 
 import csv
 import datetime
+import glob
 import json
 import os
 import random
@@ -101,6 +102,48 @@ def test_pushed_model_takes_and_returns_raw_item_ids(first_run):
     top = [[item.decode() for item in row] for row in out["item_ids"].numpy()]
     assert all(item.startswith("item") for row in top for item in row)
     assert "item10" in top[0][:3] and "item1" in top[1][:3]  # the rule's next items
+
+
+def test_one_vocabulary_the_transform_maps_training_and_serving(workdir, first_run):
+    """Every catalogue item has one id: the Transform's, in the Trainer's input and in the pushed
+    model (which carries the Transform's vocabulary file); an unknown id is ignored."""
+    import tensorflow_transform as tft
+
+    from fame_tf import keras
+    from pipeline.trainer import read_id_sequences
+
+    root = paths(str(workdir / "out"))["pipeline_root"]
+    (graph,) = glob.glob(os.path.join(root, "Transform", "transform_graph", "*"))
+    transform = tft.TFTransformOutput(graph)
+    catalogue = [f"item{n}" for n in range(1, NUM_ITEMS + 1)]
+    mapped = transform.transform_raw_features({"items": tf.sparse.from_dense(tf.constant([catalogue + ["unknown"]]))})
+    ids = dict(zip(catalogue + ["unknown"], tf.sparse.to_dense(mapped["item_ids"]).numpy()[0].tolist()))
+    assert sorted(ids[item] for item in catalogue) == list(range(1, NUM_ITEMS + 1)) and ids["unknown"] == 0
+
+    # Training: the Trainer reads the raw sequences under exactly that mapping.
+    records = tf.data.TFRecordDataset(glob.glob(os.path.join(root, "LeaveOneOutSplit", "sequences", "*", "Split-test", "*")),
+                                      compression_type="GZIP")
+    raw = [[item.decode() for item in tf.train.Example.FromString(r.numpy()).features.feature["items"].bytes_list.value]
+           for r in records]
+    trained = read_id_sequences([os.path.join(root, "Transform", "transformed_examples", "*", "Split-test", "*")])
+    assert sorted(trained) == sorted([ids[item] for item in sequence] for sequence in raw)
+
+    # Serving: the pushed model maps histories and names its answers with the same ids: its scores
+    # are the trained model's scores of the Transform's ids.
+    pushed = first_run["pushed_to"]
+    with open(os.path.join(pushed, "assets", "items"), "rb") as served_file, \
+            open(transform.vocabulary_file_by_name("items"), "rb") as transform_file:
+        assert served_file.read() == transform_file.read()
+    serve = tf.saved_model.load(pushed).signatures["serving_default"]
+    served = serve(history=tf.constant([[item, ""] for item in catalogue]))
+    names = [[name.decode() for name in row] for row in served["item_ids"].numpy()]
+    trained_model = keras.models.load_model(pushed).model
+    scores = trained_model.score(tf.constant([[ids[item]] for item in catalogue])).numpy()
+    np.testing.assert_allclose(served["scores"].numpy(),
+                               np.take_along_axis(scores, np.array([[ids[n] for n in row] for row in names]), axis=1),
+                               rtol=1e-5, atol=1e-6)
+    with_unknown = serve(history=tf.constant([[item, "unknown"] for item in catalogue]))
+    assert with_unknown["item_ids"].numpy().tolist() == served["item_ids"].numpy().tolist()
 
 
 def test_second_run_with_unchanged_inputs_is_served_from_the_cache(workdir, first_run):
