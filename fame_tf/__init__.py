@@ -2,12 +2,17 @@
 on TensorFlow Recommenders.
 
 Importing the package is cheap: TensorFlow loads with the first model, layer or export it hands
-out (so ``fame-tf --help`` answers at once), and always after ``TF_USE_LEGACY_KERAS=1`` is set."""
+out (so ``fame-tf --help`` answers at once), and after ``TF_USE_LEGACY_KERAS=1`` is set."""
 
 import importlib
 import os
+import sys
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # TFRS 0.7 and TFT 1.16 need Keras 2 as tf.keras
+# TFRS 0.7 and TFT 1.16 need Keras 2 as tf.keras. Not when TensorFlow is already loaded: that app
+# (e.g. a Keras 3 app loading the .keras file, which imports fame_tf.keras3) keeps its tf.keras;
+# the tf_keras modules (fame_tf._keras) still set it, for apps that have not used tf.keras yet.
+if "tensorflow" not in sys.modules:
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 __all__ = ["ConfigError", "FameConfig", "FameModel", "export", "keras", "tf"]
 __version__ = "0.1.0"

@@ -3,3 +3,4 @@ share; a module without TensorFlow, so the command line can show them as default
 
 MODEL_NAME = "fame"  # the model name in TF Serving's URLs and the base path's last directory
 DEFAULT_K = 100  # items returned per history
+KERAS_FILE = "keras/fame.keras"  # the Keras 3 model inside an export's version directory

@@ -14,7 +14,7 @@ and returns an empty [B, 0]):
 
 Unknown ids and "" are dropped (not errors); the most recent ``max_len`` known items are kept; an
 empty history still gets K items (the model's answer for an all-padding sequence). When the history
-excludes so many items that fewer than K remain, the tail of the list scores ``layers.MASKED``.
+excludes so many items that fewer than K remain, the tail of the list scores ``core.MASKED``.
 """
 
 from __future__ import annotations
@@ -24,74 +24,21 @@ import tempfile
 import time
 from typing import Dict, List, Optional, Sequence
 
+from fame_tf import core, keras3
 from fame_tf._keras import keras, tf
 from fame_tf.contract import DEFAULT_K
-from fame_tf.layers import MASKED, PACKAGE
-from fame_tf.model import PADDING_ID, FameModel
+from fame_tf.layers import PACKAGE
+from fame_tf.model import FameModel
 
 HISTORY = "history"
 EXAMPLES = "examples"
 SIGNATURES = ("serving_default", "serving_exclude_history", "serving_examples")
 
 
-def compact_history(ids: tf.Tensor, max_len: int) -> tf.Tensor:
-    """Left-pads [B, T] ids (0 = unknown/padding, anywhere) into [B, L], L <= max_len: the known
-    items keep their order, the most recent ``max_len`` are kept, L is the longest such row
-    (at least 1). Positions count from the most recent item, so trimming shared padding changes
-    no output."""
-    known = ids != PADDING_ID
-    rank = tf.cumsum(tf.cast(known, tf.int32), axis=1, reverse=True)  # 1 = most recent known item
-    keep = known & (rank <= max_len)
-    length = tf.maximum(tf.reduce_max(tf.reduce_sum(tf.cast(keep, tf.int32), axis=1)), 1)
-    rows = tf.broadcast_to(tf.range(tf.shape(ids)[0])[:, None], tf.shape(ids))
-    indices = tf.stack([tf.boolean_mask(rows, keep), length - tf.boolean_mask(rank, keep)], axis=1)
-    return tf.scatter_nd(indices, tf.boolean_mask(ids, keep), tf.stack([tf.shape(ids)[0], length]))
-
-
 @keras.utils.register_keras_serializable(package=PACKAGE)
-class FameRecommender(keras.Model):
-    """``history`` strings [B, T] -> ``{"item_ids", "scores", "facet_weights"}`` (see module doc).
-
-    ``vocabulary[i]`` is the raw id of model item ``i + 1``. ``lookup`` maps a history to model ids
-    ([B, T] int, 0 for "" and unknown ids); by default a ``StringLookup`` over ``vocabulary``. The
-    pipeline passes the Transform graph itself, so the served mapping is the Transform's, whose
-    vocabulary file ``vocabulary`` was read from; a model revived from its config gets the default."""
-
-    def __init__(self, model: FameModel, vocabulary: Sequence[str], k: int = DEFAULT_K,
-                 lookup: Optional[keras.layers.Layer] = None, **kwargs):
-        super().__init__(**kwargs)
-        vocabulary = [str(item) for item in vocabulary]
-        if len(vocabulary) != model.config.num_items:
-            raise ValueError(f"vocabulary has {len(vocabulary)} items, the model {model.config.num_items}")
-        if "" in vocabulary:
-            raise ValueError('"" cannot be an item id: it is the padding of a history')
-        if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
-        self.model = model
-        self.vocabulary = vocabulary
-        self.k = min(k, len(vocabulary))
-        # Out-of-vocabulary (and "") -> 0, the padding id; vocabulary[i] -> i + 1, the model's ids.
-        self.lookup = lookup or keras.layers.StringLookup(vocabulary=vocabulary, num_oov_indices=1, mask_token=None)
-        self.item_names = tf.constant([""] + vocabulary)
-        # The candidate matrix, computed once here instead of on every request (on Beauty it is
-        # half of a single request's time). It is a snapshot: build a new recommender after training.
-        model.build()
-        candidates = model.candidates()
-        self.candidates = self.add_weight(name="candidates", shape=candidates.shape, trainable=False,
-                                          initializer="zeros")
-        self.candidates.assign(candidates)
-
-    def call(self, history, exclude_history: bool = False) -> Dict[str, tf.Tensor]:
-        ids = tf.cast(self.lookup(history), tf.int32)
-        outputs = self.model(compact_history(ids, self.model.config.max_len), training=False)
-        scores = self.model.score_outputs(outputs, self.candidates)
-        if exclude_history:
-            rows = tf.broadcast_to(tf.range(tf.shape(ids)[0])[:, None], tf.shape(ids))
-            seen = tf.reshape(tf.stack([rows, ids], axis=-1), [-1, 2])
-            scores = tf.tensor_scatter_nd_update(scores, seen, tf.fill([tf.shape(seen)[0]], MASKED))
-        top = tf.math.top_k(scores, k=self.k)
-        gate = outputs.get("gate", tf.zeros([tf.shape(ids)[0], 0]))
-        return {"item_ids": tf.gather(self.item_names, top.indices), "scores": top.values, "facet_weights": gate}
+class FameRecommender(core.RecommenderMixin, keras.Model):
+    __doc__ = core.RecommenderMixin.__doc__
+    keras_module = keras
 
     def from_examples(self, examples) -> Dict[str, tf.Tensor]:
         """Recommendations for serialized ``tf.Example`` protos with a ``history`` bytes feature."""
@@ -109,25 +56,20 @@ class FameRecommender(keras.Model):
             "serving_examples": tf.function(lambda examples: self.from_examples(examples)).get_concrete_function(examples),
         }
 
-    def get_config(self):
-        return {"model": keras.layers.serialize(self.model), "vocabulary": self.vocabulary, "k": self.k,
-                "name": self.name}
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        model = keras.layers.deserialize(config["model"], custom_objects=custom_objects)
-        return cls(model, config["vocabulary"], config["k"], name=config.get("name"))
-
 
 def export_serving_model(model: FameModel, vocabulary: Sequence[str], export_dir: str, k: int = DEFAULT_K,
                          lookup: Optional[keras.layers.Layer] = None) -> str:
     """Writes the serving SavedModel of ``model`` to ``export_dir`` (the directory itself, e.g. a
-    TFX Trainer's ``serving_model_dir``); returns ``export_dir``. ``lookup``: see ``FameRecommender``."""
+    TFX Trainer's ``serving_model_dir``, which the Pusher copies whole) and its Keras 3 twin to
+    ``export_dir/keras/fame.keras`` (``fame_tf.keras3``); returns ``export_dir``. ``lookup``: see
+    ``FameRecommender`` (the twin always maps with ``vocabulary``)."""
     recommender = FameRecommender(model, vocabulary, k, lookup)
-    # save_traces=False: Keras does not trace every layer's call again (7x faster to save);
-    # load_model then rebuilds the registered classes from get_config, so apps import fame_tf.export.
+    # save_traces=True (about 2.5x the time of a save without): every layer's call is traced too,
+    # so tf_keras.models.load_model revives a working model also in an app that never imports
+    # fame_tf; with fame_tf imported it rebuilds our registered classes from get_config instead.
     recommender.save(export_dir, save_format="tf", signatures=recommender.serving_signatures(),
-                     include_optimizer=False, save_traces=False)
+                     include_optimizer=False, save_traces=True)
+    keras3.save(recommender, export_dir)  # beside it, for keras.models.load_model in Keras 3 apps
     return export_dir
 
 

@@ -205,7 +205,7 @@ def fit(config: FameConfig, split: SplitData, output_dir: str, verbose: int = 2)
     features = training_examples(split, config)
     dataset = batches(features, config)
     sequences = len(features["inputs"])
-    start = time.time()
+    start, before = time.time(), stopper.state.get("train_seconds", 0.0)
     if stopper.finished:  # a completed run: evaluate its best model again, train nothing
         print(f"{output_dir}: training already finished; evaluating its best model", flush=True)
         stopper.restore_best(model)
@@ -218,7 +218,7 @@ def fit(config: FameConfig, split: SplitData, output_dir: str, verbose: int = 2)
         "data": split.report.to_dict(),
         "best_epoch": stopper.state["best_epoch"],
         "epochs_this_run": epochs_run,
-        "train_seconds_this_run": seconds,
+        "train_seconds_this_run": stopper.state.get("train_seconds", 0.0) - before,  # counted as train_seconds
         "train_seconds": stopper.state.get("train_seconds", 0.0),  # all runs of a resumed training
         "seconds_to_best_epoch": stopper.state.get("best_train_seconds"),
         "selection_protocol": config.selection_protocol,

@@ -1,6 +1,8 @@
 """Apps load the export in their own processes: a tf-keras app with ``load_model`` (after
-``import fame_tf``, which registers the classes) and a Keras 3 app with ``TFSMLayer``
-(nothing of ours imported). Both must answer exactly what the ``serving_default`` signature does."""
+``import fame_tf.export``, which registers the classes, or without it: the traced calls revive),
+and Keras 3 apps with ``keras.models.load_model`` on the ``.keras`` twin (which imports
+``fame_tf.keras3`` by itself, and no tf_keras) or ``TFSMLayer`` (nothing of ours imported). All
+must answer what the ``serving_default`` signature does."""
 
 import json
 import os
@@ -17,12 +19,35 @@ HISTORIES = [["3", "4", "5"], ["", "nope", "19"]]
 
 TF_KERAS_APP = """
 import json, sys
-import fame_tf  # registers FameRecommender and the FAME layers
+import fame_tf.export  # registers FameRecommender and the FAME layers
 import tf_keras
 import tensorflow as tf
 model = tf_keras.models.load_model(sys.argv[1])
 assert type(model) is fame_tf.export.FameRecommender, type(model)
 out = model(tf.constant(json.loads(sys.argv[2])))
+print(json.dumps({k: v.numpy().tolist() if v.dtype != tf.string else v.numpy().astype(str).tolist()
+                  for k, v in out.items()}))
+"""
+
+FORGOTTEN_IMPORT_APP = """
+import json, sys
+import tf_keras
+import tensorflow as tf
+model = tf_keras.models.load_model(sys.argv[1])  # fame_tf never imported
+assert not [m for m in sys.modules if m.startswith("fame_tf")]
+out = model(tf.constant(json.loads(sys.argv[2])))
+print(json.dumps({k: v.numpy().tolist() if v.dtype != tf.string else v.numpy().astype(str).tolist()
+                  for k, v in out.items()}))
+"""
+
+KERAS3_LOAD_MODEL_APP = """
+import json, os, sys
+import keras
+import tensorflow as tf
+assert keras.__version__.startswith("3."), keras.__version__
+model = keras.models.load_model(os.path.join(sys.argv[1], "keras", "fame.keras"), safe_mode=True)
+out = model(tf.constant(json.loads(sys.argv[2])))
+assert not [m for m in sys.modules if m.startswith("tf_keras")] and tf.keras.Model is keras.Model
 print(json.dumps({k: v.numpy().tolist() if v.dtype != tf.string else v.numpy().astype(str).tolist()
                   for k, v in out.items()}))
 """
@@ -59,8 +84,10 @@ def expected():
     return {k: v.numpy().astype(str).tolist() if v.dtype == tf.string else v.numpy() for k, v in out.items()}
 
 
-@pytest.mark.parametrize("source,legacy_keras", [(TF_KERAS_APP, True), (KERAS3_APP, False)],
-                         ids=["tf_keras.load_model", "keras3.TFSMLayer"])
+@pytest.mark.parametrize("source,legacy_keras", [(TF_KERAS_APP, True), (FORGOTTEN_IMPORT_APP, True),
+                                                  (KERAS3_LOAD_MODEL_APP, False), (KERAS3_APP, False)],
+                         ids=["tf_keras.load_model", "tf_keras.load_model_without_fame_tf", "keras3.load_model",
+                              "keras3.TFSMLayer"])
 def test_app_gets_the_signature_outputs(source, legacy_keras, expected):
     out = _run_app(source, legacy_keras)
     assert out["item_ids"] == expected["item_ids"]

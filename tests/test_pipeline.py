@@ -94,6 +94,7 @@ def test_first_run_trains_blesses_and_pushes_a_version(workdir, first_run):
     (version,) = versions(workdir)
     assert version.isdigit() and first_run["pushed_to"] == os.path.join(first_run["serving_model_base_path"], version)
     assert os.path.exists(os.path.join(first_run["pushed_to"], "saved_model.pb"))
+    assert os.path.exists(os.path.join(first_run["pushed_to"], "keras", "fame.keras"))  # the Keras 3 twin too
 
 
 def test_pushed_model_takes_and_returns_raw_item_ids(first_run):

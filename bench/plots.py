@@ -1,0 +1,55 @@
+"""PNG charts of the benchmark results where a curve says more than a table, written next to them
+in bench/results/plots/ (shown in the README):
+
+- ``tuning-<data>.png``: validation NDCG@10 per epoch of every tuning run, SASRec and FAME side by
+  side per trial (bench/results/tune-<data>.json);
+- ``soak.png``: the server's p50/p99 latency and resident memory per phase of the soak
+  (bench/results/serving_soak.json).
+
+    .venv/bin/python bench/plots.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from fame_tf import plots
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "bench", "results")
+OUT = os.path.join(RESULTS, "plots")
+
+
+def tuning(name: str) -> str:
+    with open(os.path.join(RESULTS, f"tune-{name}.json")) as handle:
+        result = json.load(handle)
+    series = {f"trial {trial['trial']} {variant}": dict(enumerate(trial[variant]["validation_ndcg@10_by_epoch"], 1))
+              for trial in result["trials"] for variant in ("sasrec", "fame") if variant in trial}
+    return plots.lines(series, os.path.join(OUT, f"tuning-{name}.png"),
+                       f"{name}: validation NDCG@10 (seen kept) of each tuning run", "epoch", "NDCG@10")
+
+
+def soak() -> list:
+    with open(os.path.join(RESULTS, "serving_soak.json")) as handle:
+        phases = json.load(handle)["phases"]
+    latency = {f"{q} latency": {p["phase"]: p[f"{q}_ms"] for p in phases} for q in ("p50", "p99")}
+    memory = {"server resident memory": {p["phase"]: p["server_rss_mib"] for p in phases}}
+    return [plots.lines(latency, os.path.join(OUT, "soak-latency.png"),
+                        "soak: latency per 2-minute phase (a version pushed each phase)", "phase", "ms"),
+            plots.lines(memory, os.path.join(OUT, "soak-memory.png"),
+                        "soak: server memory at the end of each phase", "phase", "MiB")]
+
+
+@click.command()
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    names = sorted(f[len("tune-"):-len(".json")] for f in os.listdir(RESULTS) if f.startswith("tune-") and f.endswith(".json"))
+    for path in [tuning(name) for name in names] + soak():
+        print(f"wrote {os.path.relpath(path, ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

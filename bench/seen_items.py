@@ -1,0 +1,68 @@
+"""Where a model's two protocols part: how many items the user already has it ranks above the
+test target. The gap between the seen-kept and the seen-excluded rank of a target is exactly that
+number, so a model whose lead exists only with seen items kept is one that ranks history items
+lower, not one that finds new items better. Also split by whether the target itself is a repeat
+(an item already in the history). Prints and merges into bench/results/seen_items.json.
+
+    .venv/bin/python bench/seen_items.py bench/work/tune/beauty/trial_0/sasrec bench/work/tune/beauty/trial_0/fame
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULT = os.path.join(ROOT, "bench", "results", "seen_items.json")
+
+
+def measure(run_dir: str, batch_size: int = 512) -> dict:
+    from fame_tf import runs, tf
+    from fame_tf.data import load_split
+    from fame_tf.metrics import metrics_from_ranks, target_ranks
+
+    with open(os.path.join(run_dir, "metrics.json")) as handle:
+        metrics = json.load(handle)
+    model, _ = runs.load(run_dir)
+    split = load_split(os.path.join(ROOT, metrics["data"]["source"]), metrics["config"]["max_len"])
+    kept, excluded = [], []
+    for start in range(0, len(split.test_targets), batch_size):
+        rows = slice(start, start + batch_size)
+        ranks = target_ranks(model.score(split.test_history[rows]), split.test_targets[rows], split.test_seen[rows])
+        kept.append(ranks[0].numpy())
+        excluded.append(ranks[1].numpy())
+    kept, excluded = np.concatenate(kept), np.concatenate(excluded)
+    repeat = (split.test_seen == split.test_targets[:, None]).any(axis=1)
+    above = kept - excluded  # seen items (other than the target) ranked above the target
+    ndcg = {name: metrics_from_ranks(ranks, (10,))["ndcg@10"] for name, ranks in (("kept", kept), ("excluded", excluded))}
+    return {
+        "variant": metrics["config"]["variant"], "users": int(len(kept)),
+        "repeat_targets": float(repeat.mean()),
+        "ndcg@10_seen_kept": ndcg["kept"], "ndcg@10_seen_excluded": ndcg["excluded"],
+        "seen_items_above_target_mean": float(above.mean()),
+        "users_with_a_seen_item_above_target": float((above > 0).mean()),
+        "ndcg@10_seen_kept_new_targets": metrics_from_ranks(kept[~repeat], (10,))["ndcg@10"],
+        "ndcg@10_seen_kept_repeat_targets": metrics_from_ranks(kept[repeat], (10,))["ndcg@10"] if repeat.any() else None,
+    }
+
+
+@click.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+def main(runs):
+    results = {}
+    if os.path.exists(RESULT):
+        with open(RESULT) as handle:
+            results = json.load(handle)
+    for run in runs:
+        key = os.path.relpath(os.path.abspath(run), ROOT)
+        results[key] = measure(run)
+        print(key, json.dumps(results[key]), flush=True)
+        with open(RESULT, "w") as handle:
+            json.dump(results, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()
