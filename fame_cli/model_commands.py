@@ -10,6 +10,7 @@ import click
 from fame_cli.options import config_from, config_options, format_metrics
 from fame_tf.config import ConfigError
 from fame_tf.contract import DEFAULT_K
+from fame_tf.distribute import DISTRIBUTIONS
 
 
 @click.command()
@@ -24,12 +25,16 @@ from fame_tf.contract import DEFAULT_K
 @click.option("--time-col", default="timestamp", show_default=True)
 @click.option("--delimiter", default=None, help="CSV delimiter [default: ',' for .csv, tab for .tsv]")
 @click.option("--quiet", is_flag=True, help="No per-epoch Keras progress lines.")
+@click.option("--distribution", type=click.Choice(DISTRIBUTIONS), default="auto", show_default=True,
+              help="tf.distribute strategy; multi_worker: one process per worker, the cluster in TF_CONFIG "
+                   "(the chief writes OUTPUT, the others OUTPUT/worker-<id>).")
 @config_options
-def train(data, output, k_core, on_error, user_col, item_col, time_col, delimiter, quiet, config_file, **options):
+def train(data, output, k_core, on_error, user_col, item_col, time_col, delimiter, quiet, distribution, config_file,
+          **options):
     """Train a model on DATA into OUTPUT; prints validation and test metrics of the best epoch.
 
     Killing a run and starting the same command again resumes it."""
-    from fame_tf import runs
+    from fame_tf import distribute, runs
     from fame_tf.data import DataError, load_split
     from fame_tf.training import fit
 
@@ -42,11 +47,17 @@ def train(data, output, k_core, on_error, user_col, item_col, time_col, delimite
     except (ConfigError, DataError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"data: {json.dumps(split.report.to_dict())}")
+    chosen = distribute.strategy(distribution)
+    output = distribute.run_directory(output, chosen)
     try:
-        summary = fit(config.replace(num_items=split.num_items), split, output, verbose=0 if quiet else 2)
+        with chosen.scope():
+            summary = fit(config.replace(num_items=split.num_items), split, output, verbose=0 if quiet else 2)
     except ValueError as error:  # a run of another config in OUTPUT
         raise click.ClickException(str(error)) from error
     model = summary.pop("model")
+    if not distribute.is_chief(chosen):
+        click.echo(f"worker done: best epoch {summary['best_epoch']}; the chief saves and exports the model")
+        return
     served = runs.latest_export(output)
     if summary["epochs_this_run"] or served is None:  # a finished run re-run: already saved and exported
         click.echo(f"saving the model and exporting it for TensorFlow Serving to {runs.serving_base_path(output)}")

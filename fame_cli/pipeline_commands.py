@@ -8,6 +8,7 @@ import click
 
 from fame_cli.options import config_from, config_options, format_metrics
 from fame_tf.config import ConfigError
+from fame_tf.distribute import DISTRIBUTIONS
 
 
 @click.group(name="pipeline")
@@ -29,7 +30,7 @@ def pipeline_options(command):
         click.option("--min-ndcg-at-10", default=0.01, show_default=True,
                      help="Bless only models whose test NDCG@10 reaches this (and does not regress)."),
         click.option("--top-k", default=100, show_default=True, help="Items the served model returns."),
-        click.option("--distribution", type=click.Choice(["auto", "default", "mirrored"]), default="auto",
+        click.option("--distribution", type=click.Choice(DISTRIBUTIONS), default="auto",
                      show_default=True, help="tf.distribute strategy (auto: MirroredStrategy with several GPUs)."),
         click.option("--beam-arg", "beam_args", multiple=True,
                      help="A Beam pipeline argument, repeatable; after the DirectRunner defaults "
@@ -87,6 +88,38 @@ def pipeline_run(data, output, no_cache, min_ndcg_at_10, top_k, distribution, be
     click.echo(f"pushed:   {report['pushed_to'] or 'nothing'} (model base path {report['serving_model_base_path']})")
 
 
+def vertex_training_options(command):
+    """Where the Trainer runs on Vertex AI: inside its pipeline step, or as a Vertex AI Training job."""
+    for option in reversed([
+        click.option("--vertex-training", is_flag=True,
+                     help="Run the Trainer as a Vertex AI Training job (needs --project and --region)."),
+        click.option("--machine-type", default="n1-standard-8", show_default=True, help="Vertex AI Training machine."),
+        click.option("--accelerator-type", default=None, help="GPU type per machine, e.g. NVIDIA_TESLA_T4 [default: none]."),
+        click.option("--accelerator-count", default=1, show_default=True, help="GPUs per machine (with --accelerator-type)."),
+        click.option("--workers", default=1, show_default=True,
+                     help="Training machines: 1 chief + N-1 workers, MultiWorkerMirroredStrategy when N > 1."),
+    ]):
+        command = option(command)
+    return command
+
+
+def _vertex_training(vertex_training, project, region, machine_type, accelerator_type, accelerator_count, workers):
+    from pipeline.vertex_runner import VertexTraining
+
+    if not vertex_training:
+        given = [name for name in ("machine_type", "accelerator_type", "accelerator_count", "workers")
+                 if click.get_current_context().get_parameter_source(name) != click.core.ParameterSource.DEFAULT]
+        if given:
+            raise click.UsageError(f"{', '.join('--' + g.replace('_', '-') for g in given)} need --vertex-training")
+        return None
+    if not (project and region):
+        raise click.UsageError("--vertex-training needs --project and --region")
+    try:
+        return VertexTraining(project, region, machine_type, accelerator_type, accelerator_count, workers)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+
+
 @pipeline_group.command(name="compile")
 @click.option("--target", type=click.Choice(["vertex"]), default="vertex", show_default=True)
 @click.option("--image", required=True, help="Container image built from the Dockerfile, e.g. REGION-docker.pkg.dev/P/R/fame-tf:TAG.")
@@ -94,21 +127,25 @@ def pipeline_run(data, output, no_cache, min_ndcg_at_10, top_k, distribution, be
 @click.option("--data-root", default=None, help="Directory of interaction CSVs [default: gs://BUCKET/fame/data].")
 @click.option("--output-file", default="fame_pipeline.json", show_default=True)
 @click.option("--dataflow", is_flag=True, help="Run the Beam steps on Dataflow (needs --project and --region).")
-@click.option("--project", default=None, help="Google Cloud project (for --dataflow).")
-@click.option("--region", default=None, help="Google Cloud region (for --dataflow).")
+@click.option("--project", default=None, help="Google Cloud project (for --dataflow, --vertex-training).")
+@click.option("--region", default=None, help="Google Cloud region (for --dataflow, --vertex-training).")
+@vertex_training_options
 @pipeline_options
-def pipeline_compile(target, image, bucket, data_root, output_file, dataflow, project, region, min_ndcg_at_10, top_k,
+def pipeline_compile(target, image, bucket, data_root, output_file, dataflow, project, region, vertex_training,
+                     machine_type, accelerator_type, accelerator_count, workers, min_ndcg_at_10, top_k,
                      distribution, beam_args, config_file, **options):
     """Compile the pipeline for Vertex AI Pipelines (offline: no credentials needed)."""
     _quiet_library_warnings()
     settings = _trainer_settings(config_file, top_k, distribution, options)
+    training = _vertex_training(vertex_training, project, region, machine_type, accelerator_type, accelerator_count,
+                                workers)
     path = _compile_vertex(output_file, image, bucket, data_root, dataflow, project, region, settings,
-                           min_ndcg_at_10, beam_args)
+                           min_ndcg_at_10, beam_args, training)
     click.echo(f"wrote {path}")
 
 
 def _compile_vertex(output_file, image, bucket, data_root, dataflow, project, region, settings, min_ndcg_at_10,
-                    beam_args):
+                    beam_args, training):
     from pipeline.vertex_runner import bucket_paths, compile_vertex, dataflow_beam_args
 
     beam_args = list(beam_args)
@@ -116,7 +153,11 @@ def _compile_vertex(output_file, image, bucket, data_root, dataflow, project, re
         if not (project and region):
             raise click.UsageError("--dataflow needs --project and --region")
         beam_args = dataflow_beam_args(project, region, bucket_paths(bucket)["temp"], image) + beam_args
-    return compile_vertex(output_file, image, bucket, settings, data_root, min_ndcg_at_10, beam_args)
+    try:
+        return compile_vertex(output_file, image, bucket, settings, data_root, min_ndcg_at_10, beam_args,
+                              vertex_training=training)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
 
 
 @pipeline_group.command(name="submit")
@@ -129,8 +170,10 @@ def _compile_vertex(output_file, image, bucket, data_root, dataflow, project, re
 @click.option("--data-root", default=None, help="Directory of interaction CSVs [default: gs://BUCKET/fame/data].")
 @click.option("--dataflow", is_flag=True, help="Run the Beam steps on Dataflow.")
 @click.option("--service-account", default=None)
+@vertex_training_options
 @pipeline_options
 def pipeline_submit(project, region, bucket, pipeline_json, image, data_root, dataflow, service_account,
+                    vertex_training, machine_type, accelerator_type, accelerator_count, workers,
                     min_ndcg_at_10, top_k, distribution, beam_args, config_file, **options):
     """Submit the pipeline to Vertex AI Pipelines (google.cloud.aiplatform.PipelineJob)."""
     _quiet_library_warnings()
@@ -147,8 +190,10 @@ def pipeline_submit(project, region, bucket, pipeline_json, image, data_root, da
         if not image:
             raise click.UsageError("give --pipeline-json, or --image to compile the pipeline first")
         settings = _trainer_settings(config_file, top_k, distribution, options)
+        training = _vertex_training(vertex_training, project, region, machine_type, accelerator_type,
+                                    accelerator_count, workers)
         pipeline_json = _compile_vertex("fame_pipeline.json", image, bucket, data_root, dataflow, project, region,
-                                        settings, min_ndcg_at_10, beam_args)
+                                        settings, min_ndcg_at_10, beam_args, training)
     job = submit_vertex(pipeline_json, project, region, bucket, service_account)
     click.echo(f"submitted {job.resource_name}")
 

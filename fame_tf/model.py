@@ -33,8 +33,9 @@ class FameModel(core.EncoderMixin, tfrs.Model):
         super().__init__(config, **kwargs)
         config = self.config
         if config.objective == "sampled_softmax":
-            self.task = tfrs.tasks.Retrieval(
-                loss=keras.losses.CategoricalCrossentropy(from_logits=True), remove_accidental_hits=True
+            self.task = tfrs.tasks.Retrieval(  # per-example losses; compute_loss averages them
+                loss=keras.losses.CategoricalCrossentropy(from_logits=True, reduction=keras.losses.Reduction.NONE),
+                remove_accidental_hits=True,
             )
             # Log-Q correction: the probability that an item is a batch positive.
             self.sampling_probability = self.add_weight(
@@ -61,18 +62,23 @@ class FameModel(core.EncoderMixin, tfrs.Model):
             # [M, M] block and dense [M, M + |V|] labels that formulation needs.
             scores = self.score_outputs(outputs)
             if self.is_facet and self.config.fusion == "mixture":  # scores are log-probabilities
-                return -tf.reduce_mean(tf.gather(scores, targets, batch_dims=1))
-            return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, scores))
-        # In-batch sampled softmax with log-Q correction; other positives of the same item are
-        # not negatives (accidental hits).
-        return self.task(
-            outputs["query"],
-            tf.gather(self.candidates(), targets),
-            candidate_sampling_probability=tf.gather(self.sampling_probability, targets),
-            candidate_ids=targets,
-            compute_metrics=False,
-            compute_batch_metrics=False,
-        )
+                per_example = -tf.gather(scores, targets, batch_dims=1)
+            else:
+                per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(targets, scores)
+        else:
+            # In-batch sampled softmax with log-Q correction; other positives of the same item are
+            # not negatives (accidental hits). The negatives are this replica's batch.
+            per_example = self.task(
+                outputs["query"],
+                tf.gather(self.candidates(), targets),
+                candidate_sampling_probability=tf.gather(self.sampling_probability, targets),
+                candidate_ids=targets,
+                compute_metrics=False,
+                compute_batch_metrics=False,
+            )
+        # The mean over the global batch: under a tf.distribute strategy each replica's share, as
+        # the gradients of the replicas are summed (without a strategy, the batch mean).
+        return tf.nn.compute_average_loss(per_example)
 
     def set_item_counts(self, counts) -> None:
         """Sets the sampled softmax's log-Q correction from training target counts [num_items + 1]."""

@@ -9,7 +9,7 @@ blessed model) -> Pusher (TF Serving directory).
 from __future__ import annotations
 
 import os
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 from tfx import v1 as tfx
 
@@ -34,12 +34,14 @@ def create_pipeline(
     beam_pipeline_args: Optional[List[str]] = None,
     metadata_connection_config=None,
     enable_cache: bool = True,
+    trainer_platform_config: Optional[Dict[str, Any]] = None,
 ) -> tfx.dsl.Pipeline:
     """``data_root``: a directory whose ``input_pattern`` files are interaction CSVs with the header
     ``user_id,item_id,timestamp`` (timestamps: numbers such as unix seconds, or ISO 8601 dates). Pushed models land in
     ``serving_model_dir/<unix-seconds>/``. ``schema_dir`` is where the curated schemas are at run
     time (another path inside a container). ``beam_pipeline_args`` come after the in-memory
-    DirectRunner defaults, so they can override them (e.g. ``--runner=DataflowRunner ...``)."""
+    DirectRunner defaults, so they can override them (e.g. ``--runner=DataflowRunner ...``). ``trainer_platform_config``: the Google Cloud extension's keys
+    (``pipeline.vertex_runner.VertexTraining``); the Trainer then runs as a Vertex AI Training job."""
     if not 0.0 <= min_ndcg_at_10 <= 1.0:
         raise ValueError(f"min_ndcg_at_10={min_ndcg_at_10} is not allowed; it must be in [0, 1]")
 
@@ -69,13 +71,14 @@ def create_pipeline(
         # sequences before and after the vocabulary would cost more than the transform itself.
         disable_statistics=True,
     )
-    trainer = tfx.components.Trainer(
+    trainer_class = tfx.extensions.google_cloud_ai_platform.Trainer if trainer_platform_config else tfx.components.Trainer
+    trainer = trainer_class(
         run_fn="pipeline.trainer.run_fn",
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         train_args=tfx.proto.TrainArgs(splits=[TRAIN]),
         eval_args=tfx.proto.EvalArgs(splits=[EVAL]),
-        custom_config=trainer_settings.to_custom_config(),
+        custom_config={**trainer_settings.to_custom_config(), **(trainer_platform_config or {})},
     )
     baseline_resolver = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,

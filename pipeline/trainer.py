@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Sequence
 
 import tensorflow_transform as tft
 
-from fame_tf import FameConfig, tf
+from fame_tf import FameConfig, distribute, tf
 from fame_tf.config import ConfigError
 from fame_tf.data import DataReport, SplitData, Vocabulary, split_data
 from fame_tf.export import DEFAULT_K, export_serving_model
@@ -21,7 +21,8 @@ from fame_tf.training import fit
 from pipeline.defaults import PIPELINE_DEFAULTS
 from pipeline.transform import ITEM_IDS, VOCABULARY, TransformedHistory
 
-DISTRIBUTIONS = ("auto", "default", "mirrored")
+
+PLATFORM_PREFIX = "ai_platform_"  # keys of TFX's Google Cloud extension, read by its Vertex AI Trainer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,8 +35,8 @@ class TrainerSettings:
     distribution: str = "auto"
 
     def __post_init__(self):
-        if self.distribution not in DISTRIBUTIONS:
-            raise ConfigError(f"distribution={self.distribution!r} is not allowed; choose one of {list(DISTRIBUTIONS)}")
+        if self.distribution not in distribute.DISTRIBUTIONS:
+            raise ConfigError(f"distribution={self.distribution!r} is not allowed; choose one of {list(distribute.DISTRIBUTIONS)}")
         if isinstance(self.top_k, bool) or not isinstance(self.top_k, int) or self.top_k < max(DEFAULT_KS):
             raise ConfigError(f"top_k={self.top_k!r} is not allowed; it must be an integer >= {max(DEFAULT_KS)} "
                               "(the evaluator reads HR/NDCG@K off the served top-K)")
@@ -45,21 +46,13 @@ class TrainerSettings:
 
     @classmethod
     def from_custom_config(cls, custom_config: Dict[str, Any]) -> "TrainerSettings":
-        unknown = sorted(set(custom_config) - {"model", "top_k", "distribution"})
+        ours = {k: v for k, v in custom_config.items() if not k.startswith(PLATFORM_PREFIX)}
+        unknown = sorted(set(ours) - {"model", "top_k", "distribution"})
         if unknown:
             raise ConfigError(f"unknown Trainer custom_config key(s) {unknown}")
-        values = dict(custom_config)
+        values = dict(ours)
         values["model"] = FameConfig.from_dict(values.get("model", {}))
         return cls(**values)
-
-
-def choose_strategy(distribution: str) -> tf.distribute.Strategy:
-    """``auto``: MirroredStrategy when several GPUs are visible (e.g. a multi-GPU Vertex AI Training
-    machine), else the default strategy; ``default``/``mirrored`` force one."""
-    gpus = tf.config.list_logical_devices("GPU")
-    if distribution == "mirrored" or (distribution == "auto" and len(gpus) > 1):
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
 
 
 def read_id_sequences(file_patterns: Sequence[str]) -> List[List[int]]:
@@ -93,9 +86,12 @@ def run_fn(fn_args) -> None:
                                  vocabulary, config.max_len)
     print(f"trainer: {len(split.train_sequences)} training sequences, {len(split.valid_targets)} validation users, "
           f"{len(vocabulary)} items", flush=True)
-    with choose_strategy(settings.distribution).scope():
-        summary = fit(config, split, fn_args.model_run_dir, verbose=0)
+    chosen = distribute.strategy(settings.distribution)
+    with chosen.scope():
+        summary = fit(config, split, distribute.run_directory(fn_args.model_run_dir, chosen), verbose=0)
     print(f"trainer: best epoch {summary['best_epoch']}, validation ndcg@10={summary['validation']['ndcg@10']:.4f}",
           flush=True)
+    if not distribute.is_chief(chosen):  # the chief exports; Vertex AI keeps the chief's serving_model_dir
+        return
     export_serving_model(summary["model"], vocabulary, fn_args.serving_model_dir, k=settings.top_k,
                          lookup=TransformedHistory(transform_output))

@@ -23,3 +23,15 @@ def rule_sequences(num_users=300, num_items=20, min_len=6, max_len=12, seed=0):
         start, length = gen.integers(1, num_items + 1), gen.integers(min_len, max_len + 1)
         out[str(user)] = [str((start - 1 + step) % num_items + 1) for step in range(length)]
     return out
+
+
+# `fame-tf train` options of a tiny model that learns the rule data in a few epochs.
+TINY_TRAIN = ["--hidden-size", "16", "--heads", "2", "--experts", "2", "--max-len", "12", "--batch-size", "32",
+              "--dropout", "0.1", "--attention-dropout", "0.1", "--learning-rate", "0.01"]
+
+
+def write_rule_data(directory, users=200) -> str:
+    """A sequence text file of ``rule_sequences``; returns its path."""
+    path = directory / "seqs.txt"
+    path.write_text("".join(f"{u} {' '.join(s)}\n" for u, s in rule_sequences(num_users=users).items()))
+    return str(path)

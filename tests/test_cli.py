@@ -9,16 +9,8 @@ from click.testing import CliRunner
 
 from fame_cli import main
 
-from conftest import rule_sequences
-
-TINY = ["--hidden-size", "16", "--heads", "2", "--experts", "2", "--max-len", "12", "--batch-size", "32",
-        "--dropout", "0.1", "--attention-dropout", "0.1", "--learning-rate", "0.01"]
-
-
-def _data(tmp_path, users=200):
-    path = tmp_path / "seqs.txt"
-    path.write_text("".join(f"{u} {' '.join(s)}\n" for u, s in rule_sequences(num_users=users).items()))
-    return str(path)
+from conftest import TINY_TRAIN as TINY
+from conftest import write_rule_data as _data
 
 
 def _fame_tf():

@@ -204,6 +204,36 @@ def test_vertex_pipeline_json_compiles_offline_with_the_image(tmp_path):
     assert "pipeline.trainer.run_fn" in text and "/fame-tf/pipeline/schemas/interactions.pbtxt" in text
 
 
+def test_trainer_compiles_as_a_vertex_ai_training_job_with_gpus_and_workers(tmp_path):
+    from click.testing import CliRunner
+
+    from fame_cli import main
+
+    image, out = "gcr.io/my-project/fame-tf:3", str(tmp_path / "p.json")
+    args = ["pipeline", "compile", "--image", image, "--bucket", "gs://b", "--output-file", out, "--project", "p",
+            "--region", "europe-west4", "--vertex-training", "--machine-type", "n1-standard-16",
+            "--accelerator-type", "NVIDIA_TESLA_T4", "--accelerator-count", "2", "--workers", "3"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    spec = json.load(open(out))["pipelineSpec"]
+    trainer_executor = json.dumps(spec["deploymentSpec"]["executors"]["Trainer_executor"])
+    assert "google_cloud_ai_platform.trainer.executor" in trainer_executor  # the extension's executor runs the job
+    config = trainer_custom_config(out)
+    assert config["ai_platform_enable_vertex"] is True and config["ai_platform_vertex_region"] == "europe-west4"
+    job = config["ai_platform_training_args"]
+    assert job["project"] == "p" and [pool["replica_count"] for pool in job["worker_pool_specs"]] == [1, 2]
+    for pool in job["worker_pool_specs"]:
+        assert pool["container_spec"]["image_uri"] == image
+        assert pool["machine_spec"] == {"machine_type": "n1-standard-16", "accelerator_type": "NVIDIA_TESLA_T4",
+                                        "accelerator_count": 2}
+    assert TrainerSettings.from_custom_config(config).distribution == "auto"  # the extension's keys are not ours
+    refused = CliRunner().invoke(main, args + ["--distribution", "mirrored"])
+    assert refused.exit_code == 2 and "3 workers" in refused.output
+    needs = CliRunner().invoke(main, ["pipeline", "compile", "--image", image, "--bucket", "gs://b", "--output-file", out,
+                                      "--workers", "2"])
+    assert needs.exit_code == 2 and "--workers need --vertex-training" in needs.output
+
+
 def trainer_custom_config(pipeline_json):
     task = json.load(open(pipeline_json))["pipelineSpec"]["root"]["dag"]["tasks"]["Trainer"]
     return json.loads(task["inputs"]["parameters"]["custom_config"]["runtimeValue"]["constantValue"]["stringValue"])
