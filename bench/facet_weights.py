@@ -13,6 +13,7 @@ import json
 import os
 
 import click
+from train_run import measure_runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULT = os.path.join(ROOT, "bench", "results", "facet_weights.json")
@@ -50,16 +51,7 @@ def measure(run_dir: str, users: int, batch_size: int = 500) -> dict:
 @click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--users", default=5000, show_default=True, help="Test histories measured per run.")
 def main(runs, users):
-    results = {}
-    if os.path.exists(RESULT):
-        with open(RESULT) as handle:
-            results = json.load(handle)
-    for run in runs:
-        key = os.path.relpath(os.path.abspath(run), ROOT)
-        results[key] = measure(run, users)
-        print(key, json.dumps(results[key]), flush=True)
-        with open(RESULT, "w") as handle:  # after every run, so a later failure loses nothing
-            json.dump(results, handle, indent=2)
+    measure_runs(runs, lambda run: measure(run, users), RESULT, ROOT)
 
 
 if __name__ == "__main__":

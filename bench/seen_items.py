@@ -13,6 +13,7 @@ import json
 import os
 
 import click
+from train_run import measure_runs
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -20,7 +21,7 @@ RESULT = os.path.join(ROOT, "bench", "results", "seen_items.json")
 
 
 def measure(run_dir: str, batch_size: int = 512) -> dict:
-    from fame_tf import runs, tf
+    from fame_tf import runs
     from fame_tf.data import load_split
     from fame_tf.metrics import metrics_from_ranks, target_ranks
 
@@ -52,16 +53,7 @@ def measure(run_dir: str, batch_size: int = 512) -> dict:
 @click.command()
 @click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 def main(runs):
-    results = {}
-    if os.path.exists(RESULT):
-        with open(RESULT) as handle:
-            results = json.load(handle)
-    for run in runs:
-        key = os.path.relpath(os.path.abspath(run), ROOT)
-        results[key] = measure(run)
-        print(key, json.dumps(results[key]), flush=True)
-        with open(RESULT, "w") as handle:
-            json.dump(results, handle, indent=2)
+    measure_runs(runs, measure, RESULT, ROOT)
 
 
 if __name__ == "__main__":

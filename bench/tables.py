@@ -143,9 +143,10 @@ def pipeline_table() -> str:
     lines += [_row([name, f"{node['seconds']:.1f}"]) for name, node in result["components"].items()]
     seconds = result["command_seconds"]
     lines.append(_row(["**whole command**", f"**{seconds:.0f} ({seconds / 60:.1f} min)**"]))
-    test = result["evaluation"]["metrics"]
+    measured = result["evaluation"]["metrics"]
+    split = {"test": "Test", "eval": "Validation"}[result["evaluation"].get("split", "test")]  # test: before the split was named
     lines.append("")
-    lines.append(f"Test HR@10 {test['hr@10']:.4f}, NDCG@10 {test['ndcg@10']:.4f}; "
+    lines.append(f"{split} HR@10 {measured['hr@10']:.4f}, NDCG@10 {measured['ndcg@10']:.4f}; "
                  f"{'BLESSED' if result['blessed'] else 'not blessed'}, pushed: {result['pushed']}; "
                  f"1-minute load average at the end {result['machine']['load_average_at_end'][0]:.1f}.")
     return "\n".join(lines)

@@ -1,5 +1,6 @@
-"""One `fame-tf train` run of a benchmark, in its own process (so its peak memory is its own): trained,
-resumed from its directory if it was interrupted, or only read back if it has finished."""
+"""Benchmark runs: one `fame-tf train` run in its own process (so its peak memory is its own):
+trained, resumed from its directory if it was interrupted, or only read back if it has finished;
+and measurements of finished run directories merged into one results file."""
 
 import json
 import os
@@ -20,3 +21,18 @@ def train(data: str, out: str, options) -> dict:
         print(f"{out}: {time.time() - start:.0f}s", flush=True)
     with open(metrics_path) as handle:
         return json.load(handle)
+
+
+def measure_runs(runs, measure, result_path: str, root: str) -> None:
+    """``measure(run)`` of each run directory, printed and merged into ``result_path`` under the
+    run's path relative to ``root``, written after every run so that a later failure loses nothing."""
+    results = {}
+    if os.path.exists(result_path):
+        with open(result_path) as handle:
+            results = json.load(handle)
+    for run in runs:
+        key = os.path.relpath(os.path.abspath(run), root)
+        results[key] = measure(run)
+        print(key, json.dumps(results[key]), flush=True)
+        with open(result_path, "w") as handle:
+            json.dump(results, handle, indent=2)

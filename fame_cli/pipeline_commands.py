@@ -29,6 +29,8 @@ def pipeline_options(command):
     for option in reversed([
         click.option("--min-ndcg-at-10", default=0.01, show_default=True,
                      help="Bless only models whose test NDCG@10 reaches this (and does not regress)."),
+        click.option("--blessing-split", type=click.Choice(["eval", "test"]), default="eval", show_default=True,
+                     help="Split the evaluator measures and blesses on: eval (the validation users) or test."),
         click.option("--top-k", default=100, show_default=True, help="Items the served model returns."),
         click.option("--distribution", type=click.Choice(DISTRIBUTIONS), default="auto",
                      show_default=True, help="tf.distribute strategy (auto: MirroredStrategy with several GPUs)."),
@@ -64,7 +66,7 @@ def _quiet_library_warnings():
               help="Pipeline root, ML Metadata, converted input and serving_model/<model>/<version>/.")
 @click.option("--no-cache", is_flag=True, help="Run every component even if its inputs are unchanged.")
 @pipeline_options
-def pipeline_run(data, output, no_cache, min_ndcg_at_10, top_k, distribution, beam_args, config_file, **options):
+def pipeline_run(data, output, no_cache, min_ndcg_at_10, blessing_split, top_k, distribution, beam_args, config_file, **options):
     """Run the pipeline here (LocalDagRunner, SQLite ML Metadata, caching); prints each component's
     time, the test metrics, the blessing decision and the pushed model's path."""
     _quiet_library_warnings()
@@ -75,7 +77,8 @@ def pipeline_run(data, output, no_cache, min_ndcg_at_10, top_k, distribution, be
     from pipeline.validation import DataValidationError
 
     try:
-        report = run_local(data, output, settings, min_ndcg_at_10, list(beam_args), enable_cache=not no_cache)
+        report = run_local(data, output, settings, min_ndcg_at_10, list(beam_args), enable_cache=not no_cache,
+                           blessing_split=blessing_split)
     except (DataError, DataValidationError) as error:
         raise click.ClickException(str(error)) from error
     for name, node in report["components"].items():
@@ -83,7 +86,8 @@ def pipeline_run(data, output, no_cache, min_ndcg_at_10, top_k, distribution, be
     click.echo(f"pipeline finished in {report['seconds']:.0f} s")
     click.echo(f"users:    {report['users']['users']} split, {report['users']['users_too_short']} dropped "
                f"(fewer than {MIN_ITEMS} interactions)")
-    click.echo("test:     " + format_metrics(report["evaluation"]["metrics"]))
+    evaluation = report["evaluation"]
+    click.echo(f"{evaluation['split'] + ':':<9} " + format_metrics(evaluation["metrics"]))
     click.echo(f"blessing: {'BLESSED' if report['blessed'] else 'NOT BLESSED'}: {report['reason']}")
     click.echo(f"pushed:   {report['pushed_to'] or 'nothing'} (model base path {report['serving_model_base_path']})")
 
@@ -132,7 +136,7 @@ def _vertex_training(vertex_training, project, region, machine_type, accelerator
 @vertex_training_options
 @pipeline_options
 def pipeline_compile(target, image, bucket, data_root, output_file, dataflow, project, region, vertex_training,
-                     machine_type, accelerator_type, accelerator_count, workers, min_ndcg_at_10, top_k,
+                     machine_type, accelerator_type, accelerator_count, workers, min_ndcg_at_10, blessing_split, top_k,
                      distribution, beam_args, config_file, **options):
     """Compile the pipeline for Vertex AI Pipelines (offline: no credentials needed)."""
     _quiet_library_warnings()
@@ -140,12 +144,12 @@ def pipeline_compile(target, image, bucket, data_root, output_file, dataflow, pr
     training = _vertex_training(vertex_training, project, region, machine_type, accelerator_type, accelerator_count,
                                 workers)
     path = _compile_vertex(output_file, image, bucket, data_root, dataflow, project, region, settings,
-                           min_ndcg_at_10, beam_args, training)
+                           min_ndcg_at_10, beam_args, training, blessing_split)
     click.echo(f"wrote {path}")
 
 
 def _compile_vertex(output_file, image, bucket, data_root, dataflow, project, region, settings, min_ndcg_at_10,
-                    beam_args, training):
+                    beam_args, training, blessing_split):
     from pipeline.vertex_runner import bucket_paths, compile_vertex, dataflow_beam_args
 
     beam_args = list(beam_args)
@@ -155,7 +159,7 @@ def _compile_vertex(output_file, image, bucket, data_root, dataflow, project, re
         beam_args = dataflow_beam_args(project, region, bucket_paths(bucket)["temp"], image) + beam_args
     try:
         return compile_vertex(output_file, image, bucket, settings, data_root, min_ndcg_at_10, beam_args,
-                              vertex_training=training)
+                              vertex_training=training, blessing_split=blessing_split)
     except ValueError as error:
         raise click.UsageError(str(error)) from error
 
@@ -174,7 +178,7 @@ def _compile_vertex(output_file, image, bucket, data_root, dataflow, project, re
 @pipeline_options
 def pipeline_submit(project, region, bucket, pipeline_json, image, data_root, dataflow, service_account,
                     vertex_training, machine_type, accelerator_type, accelerator_count, workers,
-                    min_ndcg_at_10, top_k, distribution, beam_args, config_file, **options):
+                    min_ndcg_at_10, blessing_split, top_k, distribution, beam_args, config_file, **options):
     """Submit the pipeline to Vertex AI Pipelines (google.cloud.aiplatform.PipelineJob)."""
     _quiet_library_warnings()
     from pipeline.vertex_runner import submit_vertex
@@ -193,7 +197,7 @@ def pipeline_submit(project, region, bucket, pipeline_json, image, data_root, da
         training = _vertex_training(vertex_training, project, region, machine_type, accelerator_type,
                                     accelerator_count, workers)
         pipeline_json = _compile_vertex("fame_pipeline.json", image, bucket, data_root, dataflow, project, region,
-                                        settings, min_ndcg_at_10, beam_args, training)
+                                        settings, min_ndcg_at_10, beam_args, training, blessing_split)
     job = submit_vertex(pipeline_json, project, region, bucket, service_account)
     click.echo(f"submitted {job.resource_name}")
 

@@ -12,7 +12,7 @@ sorting. Padding is never ranked. Two protocols, both over the whole catalogue:
 from __future__ import annotations
 
 import weakref
-from typing import Dict, Sequence
+from typing import Dict, Iterable, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -43,14 +43,24 @@ def target_ranks(scores: tf.Tensor, targets: tf.Tensor, seen=None):
 
 
 def metrics_from_ranks(ranks: np.ndarray, ks: Sequence[int] = DEFAULT_KS) -> Dict[str, float]:
+    return metrics_from_sums(rank_sums(ranks, ks))
+
+
+def rank_sums(ranks: np.ndarray, ks: Sequence[int] = DEFAULT_KS) -> Dict[str, float]:
+    """Per-metric sums over ``ranks`` and their ``count``: sums of parts add up (e.g. the batches
+    of a distributed evaluation), and ``metrics_from_sums`` turns any total into the metrics."""
     ranks = np.asarray(ranks, np.float64)
-    out = {}
+    sums = {"count": float(len(ranks))}
     for k in ks:
         hit = ranks < k
-        out[f"hr@{k}"] = float(hit.mean())
-        out[f"ndcg@{k}"] = float(np.where(hit, 1.0 / np.log2(ranks + 2.0), 0.0).mean())
-    out["mrr"] = float((1.0 / (ranks + 1.0)).mean())
-    return out
+        sums[f"hr@{k}"] = float(hit.sum())
+        sums[f"ndcg@{k}"] = float(np.where(hit, 1.0 / np.log2(ranks + 2.0), 0.0).sum())
+    sums["mrr"] = float((1.0 / (ranks + 1.0)).sum())
+    return sums
+
+
+def metrics_from_sums(sums: Dict[str, float]) -> Dict[str, float]:
+    return {name: value / sums["count"] for name, value in sums.items() if name != "count"}
 
 
 def protocol_metrics(metrics: Dict, protocol: str) -> Dict[str, float]:
@@ -75,25 +85,38 @@ def _ranker(model):
     return _RANKERS[model]
 
 
+def array_batches(histories: np.ndarray, targets: np.ndarray, seen: np.ndarray, batch_size: int = 512
+                  ) -> Iterator[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``(history, targets, seen)`` row blocks of in-memory arrays, for ``evaluate_batches``."""
+    for start in range(0, len(targets), batch_size):
+        rows = slice(start, start + batch_size)
+        yield histories[rows], targets[rows], seen[rows]
+
+
 def evaluate(model, histories: np.ndarray, targets: np.ndarray, seen: np.ndarray, batch_size: int = 512,
              ks: Sequence[int] = DEFAULT_KS, progress: bool = False) -> Dict:
     """Ranks each target against the whole catalogue given its history (the model sees the most
     recent ``histories`` columns; ``seen`` holds the whole history's items). Returns the seen-kept
     metrics, with the seen-excluded ones under ``"seen_excluded"``. ``progress``: a progress bar
     over the users on stdout."""
+    return evaluate_batches(model, array_batches(histories, targets, seen, batch_size), len(targets), ks, progress)
+
+
+def evaluate_batches(model, batches: Iterable[Tuple[np.ndarray, np.ndarray, np.ndarray]], users: Optional[int] = None,
+                     ks: Sequence[int] = DEFAULT_KS, progress: bool = False) -> Dict:
+    """``evaluate`` over ``(history [B, L], targets [B], seen [B, S])`` blocks (0 pads anywhere),
+    e.g. streamed from files; ``users``: their number, for the progress bar (None: unknown)."""
     ranks_of = _ranker(model)
     kept, excluded = [], []
-    bar = keras.utils.Progbar(len(targets), unit_name="user") if progress else None
-    for start in range(0, len(targets), batch_size):
-        rows = slice(start, start + batch_size)
-        history, items = histories[rows], seen[rows]
+    bar = keras.utils.Progbar(users, unit_name="user") if progress else None
+    for history, targets, items in batches:
         longest = max(int((history > 0).sum(axis=1).max()), 1)  # shared padding changes no score
         used = np.flatnonzero((items > 0).any(axis=0))  # columns of seen items (0 pads anywhere)
         widest = int(used[-1]) + 1 if len(used) else 1
-        ranks = ranks_of(tf.constant(history[:, -longest:], tf.int32), tf.constant(targets[rows], tf.int32),
+        ranks = ranks_of(tf.constant(history[:, -longest:], tf.int32), tf.constant(targets, tf.int32),
                          tf.constant(items[:, :widest], tf.int32))
         kept.append(ranks[0].numpy())
         excluded.append(ranks[1].numpy())
         if bar:
-            bar.add(len(ranks[0]))
+            bar.add(len(targets))
     return {**metrics_from_ranks(np.concatenate(kept), ks), EXCLUDED: metrics_from_ranks(np.concatenate(excluded), ks)}

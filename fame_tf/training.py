@@ -8,14 +8,14 @@ import json
 import os
 import resource
 import time
-from typing import Dict, Optional
+from typing import Dict, Iterator, Tuple
 
 import numpy as np
 
 from fame_tf._keras import keras, tf
 from fame_tf.config import FameConfig
 from fame_tf.data import SplitData, every_position_examples, prefix_examples
-from fame_tf.metrics import evaluate, protocol_metrics
+from fame_tf.metrics import array_batches, evaluate_batches, protocol_metrics
 from fame_tf.layers import PACKAGE
 from fame_tf.model import FameModel
 
@@ -42,17 +42,47 @@ def training_examples(split: SplitData, config: FameConfig) -> Dict[str, np.ndar
     return make(split.train_sequences, config.max_len)
 
 
-def train_dataset(split: SplitData, config: FameConfig) -> tf.data.Dataset:
-    """The training batches of ``split`` under ``config`` (see ``batches``)."""
-    return batches(training_examples(split, config), config)
+class ArrayData:
+    """``fit``'s view of an in-memory ``SplitData`` (the command line's reader); ``fame_tf.streams.FileData``
+    is the same view of files. Both give the training examples, the validation and test cases and
+    the training-target counts."""
+
+    def __init__(self, split: SplitData):
+        self.split, self.num_items, self.report = split, split.num_items, split.report
+
+    def examples(self, config: FameConfig) -> Tuple[tf.data.Dataset, int]:
+        features = training_examples(self.split, config)
+        return tf.data.Dataset.from_tensor_slices(features), len(features["inputs"])
+
+    def shuffle_buffer(self, count: int) -> int:
+        return count  # every example: a uniform shuffle of the whole set each epoch
+
+    def item_counts(self) -> np.ndarray:
+        return self.split.item_counts()
+
+    def cases(self, part: str, batch_size: int) -> Tuple[Iterator, int]:
+        split = self.split
+        arrays = ((split.valid_history, split.valid_targets, split.valid_seen) if part == "validation"
+                  else (split.test_history, split.test_targets, split.test_seen))
+        return array_batches(*arrays, batch_size), len(arrays[1])
 
 
-def batches(features: Dict[str, np.ndarray], config: FameConfig) -> tf.data.Dataset:
-    """Batches of ``features``, shuffled i.i.d. over the whole set every epoch and trimmed of
-    shared padding. With ``length_buckets`` a batch holds examples of similar
-    length (much less padding; batches stay in random order)."""
-    dataset = tf.data.Dataset.from_tensor_slices(features).shuffle(
-        len(features["inputs"]), seed=config.seed, reshuffle_each_iteration=True)
+def train_dataset(data, config: FameConfig) -> tf.data.Dataset:
+    """The training batches of ``data`` (``SplitData``, ``ArrayData`` or ``FileData``) under ``config``."""
+    data = _as_data(data)
+    examples, count = data.examples(config)
+    return batches(examples, config, data.shuffle_buffer(count))
+
+
+def _as_data(data):
+    return ArrayData(data) if isinstance(data, SplitData) else data
+
+
+def batches(examples: tf.data.Dataset, config: FameConfig, shuffle_buffer: int) -> tf.data.Dataset:
+    """Batches of unbatched ``examples``, shuffled anew every epoch and trimmed of shared padding.
+    With ``length_buckets`` a batch holds examples of similar length (much less padding; batches
+    stay in random order)."""
+    dataset = examples.shuffle(shuffle_buffer, seed=config.seed, reshuffle_each_iteration=True)
     if config.length_buckets:
         dataset = dataset.bucket_by_sequence_length(
             lambda f: tf.reduce_sum(tf.cast(f["inputs"] > 0, tf.int32)),
@@ -97,10 +127,10 @@ class RankingEarlyStopping(keras.callbacks.Callback):
     without improvement of ``val_ndcg@10``. Its state lives in ``directory`` so that a resumed run
     continues where the interrupted one stopped; at the end the best weights are restored."""
 
-    def __init__(self, split: SplitData, directory: str, patience: int, every: int = 1,
+    def __init__(self, data, directory: str, patience: int, every: int = 1,
                  protocol: str = "seen_kept", batch_size: int = 512):
         super().__init__()
-        self.split, self.directory, self.protocol = split, directory, protocol
+        self.data, self.directory, self.protocol = data, directory, protocol
         self.patience, self.every, self.batch_size = patience, every, batch_size
         self.state_path = os.path.join(directory, "state.json")
         self.weights_path = os.path.join(directory, "best.weights.h5")
@@ -121,8 +151,7 @@ class RankingEarlyStopping(keras.callbacks.Callback):
         if (epoch + 1) % self.every:
             return
         start = time.time()
-        split = self.split
-        measured = evaluate(self.model, split.valid_history, split.valid_targets, split.valid_seen, self.batch_size)
+        measured = evaluate_batches(self.model, *self.data.cases("validation", self.batch_size))
         metrics = protocol_metrics(measured, self.protocol)
         if logs is not None:
             logs.update({f"val_{k}": v for k, v in metrics.items()})
@@ -166,22 +195,25 @@ class RankingEarlyStopping(keras.callbacks.Callback):
         os.replace(self.state_path + ".tmp", self.state_path)
 
 
-def build_model(config: FameConfig, split: Optional[SplitData] = None) -> FameModel:
-    """A compiled model; with ``split`` its sampled-softmax correction uses the training counts."""
+def build_model(config: FameConfig, data=None) -> FameModel:
+    """A compiled model; with ``data`` (anything with ``item_counts()``) its sampled-softmax
+    correction uses the training counts."""
     keras.utils.set_random_seed(config.seed)
     model = FameModel(config)
     model.build()
-    if split is not None and config.objective == "sampled_softmax":
-        model.set_item_counts(split.item_counts())
+    if data is not None and config.objective == "sampled_softmax":
+        model.set_item_counts(data.item_counts())
     model.compile(optimizer=make_optimizer(config), jit_compile=config.jit_compile)
     return model
 
 
-def fit(config: FameConfig, split: SplitData, output_dir: str, verbose: int = 2) -> Dict:
-    """Trains (or resumes training) into ``output_dir``; returns a summary with validation and test
+def fit(config: FameConfig, data, output_dir: str, verbose: int = 2) -> Dict:
+    """Trains (or resumes training) on ``data`` (an in-memory ``SplitData`` or files,
+    ``fame_tf.streams.FileData``) into ``output_dir``; returns a summary with validation and test
     metrics of the best model. The model itself is left in ``summary["model"]``."""
-    if config.num_items != split.num_items:
-        config = config.replace(num_items=split.num_items)
+    data = _as_data(data)
+    if config.num_items != data.num_items:
+        config = config.replace(num_items=data.num_items)
     os.makedirs(output_dir, exist_ok=True)
     config_path = os.path.join(output_dir, "config.json")
     if os.path.exists(config_path):
@@ -194,17 +226,16 @@ def fit(config: FameConfig, split: SplitData, output_dir: str, verbose: int = 2)
             )
     with open(config_path, "w") as handle:
         handle.write(config.to_json())
-    model = build_model(config, split)
-    stopper = RankingEarlyStopping(split, os.path.join(output_dir, "early_stopping"), config.patience,
+    model = build_model(config, data)
+    stopper = RankingEarlyStopping(data, os.path.join(output_dir, "early_stopping"), config.patience,
                                    config.eval_every, config.selection_protocol)
     callbacks = [  # stopper first: its state is saved before the backup marks the epoch done
         stopper,
         keras.callbacks.BackupAndRestore(os.path.join(output_dir, "backup")),
         keras.callbacks.TensorBoard(os.path.join(output_dir, "tensorboard"), profile_batch=0),
     ]
-    features = training_examples(split, config)
-    dataset = batches(features, config)
-    sequences = len(features["inputs"])
+    examples, sequences = data.examples(config)
+    dataset = batches(examples, config, data.shuffle_buffer(sequences))
     start, before = time.time(), stopper.state.get("train_seconds", 0.0)
     if stopper.finished:  # a completed run: evaluate its best model again, train nothing
         print(f"{output_dir}: training already finished; evaluating its best model", flush=True)
@@ -215,7 +246,7 @@ def fit(config: FameConfig, split: SplitData, output_dir: str, verbose: int = 2)
     seconds = time.time() - start
     summary = {
         "config": config.to_dict(),
-        "data": split.report.to_dict(),
+        "data": data.report.to_dict(),
         "best_epoch": stopper.state["best_epoch"],
         "epochs_this_run": epochs_run,
         "train_seconds_this_run": stopper.state.get("train_seconds", 0.0) - before,  # counted as train_seconds
@@ -223,8 +254,8 @@ def fit(config: FameConfig, split: SplitData, output_dir: str, verbose: int = 2)
         "seconds_to_best_epoch": stopper.state.get("best_train_seconds"),
         "selection_protocol": config.selection_protocol,
         "train_sequences_per_second": sequences * epochs_run / seconds if seconds and epochs_run else None,
-        "validation": evaluate(model, split.valid_history, split.valid_targets, split.valid_seen, progress=verbose > 0),
-        "test": evaluate(model, split.test_history, split.test_targets, split.test_seen, progress=verbose > 0),
+        "validation": evaluate_batches(model, *data.cases("validation", 512), progress=verbose > 0),
+        "test": evaluate_batches(model, *data.cases("test", 512), progress=verbose > 0),
         "validation_history": stopper.state["history"],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }

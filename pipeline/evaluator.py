@@ -1,66 +1,103 @@
-"""Full-ranking evaluation of the serving model on the test split, and the blessing.
+"""Full-ranking evaluation of the serving model as a Beam job, and the blessing.
 
 TFMA has no recipe for metrics over the whole catalogue, so this component evaluates the model the
-way it is served: the exported ``serving_default`` signature gets each test user's raw history and
+way it is served: the exported ``serving_default`` signature gets each user's raw history and
 returns its top-K over the whole catalogue; the target's position in that list gives HR@K and
 NDCG@K for K up to the served K. Working on raw ids also makes a baseline trained on an older
-vocabulary comparable.
+vocabulary comparable. It is a Beam job like the other data steps (so it runs on Dataflow): each
+worker loads the model once (``DoFn.setup``), ranks batches of users, and the per-batch metric
+sums are combined; nothing per user reaches the driver.
 
 Blessing (``ModelBlessing`` with the standard ``blessed`` custom property, so the stock Pusher and
-``LatestBlessedModelStrategy`` honour it): NDCG@10 must reach ``min_ndcg_at_10`` and must not be
-below the baseline's (the latest blessed model, resolved by the pipeline; on the first run there is
-none and the threshold alone decides). A candidate that *is* the baseline (a re-run with unchanged
-inputs whose Trainer came from the cache) is not blessed again, so it is not pushed twice.
+``LatestBlessedModelStrategy`` honour it) is decided on the named split, by default ``eval`` (the
+validation users): NDCG@10 must reach ``min_ndcg_at_10`` and must not be below the baseline's (the
+latest blessed model, resolved by the pipeline; on the first run there is none and the threshold
+alone decides). A candidate that *is* the baseline (a re-run with unchanged inputs whose Trainer came
+from the cache) is not blessed again, so it is not pushed twice.
 """
 
 import json
 import os
-from typing import Dict, List, Tuple
+from typing import Dict, Iterable, List, Tuple
 
+import apache_beam as beam
 import numpy as np
 from tfx import v1 as tfx
+from tfx.types import artifact_utils
 from tfx.utils import io_utils, path_utils
 
 from fame_tf import tf
-from fame_tf.metrics import DEFAULT_KS, metrics_from_ranks
+from fame_tf.metrics import DEFAULT_KS, metrics_from_sums, rank_sums
 from fame_tf.training import MONITOR
-from pipeline.leave_one_out import ITEMS, TEST, split_files
+from pipeline.leave_one_out import EVAL, ITEMS, split_files
 
 METRICS_FILE = "metrics.json"
+BATCH = 512
 
 
-def read_test_sequences(examples) -> Tuple[List[List[str]], List[str]]:
-    """Raw (history, target) of every test user, in a stable order."""
-    files = tf.io.gfile.glob(split_files(examples, TEST))
-    records = tf.data.TFRecordDataset(sorted(files), compression_type="GZIP").batch(4096)
-    spec = {ITEMS: tf.io.RaggedFeature(tf.string)}
-    sequences = sorted(row for batch in records for row in tf.io.parse_example(batch, spec)[ITEMS].to_list())
-    if not sequences:
-        raise ValueError(f"the test split of {examples.uri} is empty")
-    return [s[:-1] for s in sequences], [s[-1] for s in sequences]
+class RankUsers(beam.DoFn):
+    """Serialized sequence examples (history, then target) in batches -> the metric sums of the
+    targets' ranks in the served top-K (rank K when absent). The model loads once per worker."""
 
+    def __init__(self, serving_model_dir: str):
+        self.serving_model_dir = serving_model_dir
 
-def target_ranks(serving_model_dir: str, histories: List[List[bytes]], targets: List[bytes],
-                 batch_size: int = 512) -> Tuple[np.ndarray, int]:
-    """0-based rank of each target in the served top-K (K when it is not in the list), and K."""
-    serve = tf.saved_model.load(serving_model_dir).signatures["serving_default"]
-    ranks, top_k = [], 0
-    for start in range(0, len(targets), batch_size):
+    def setup(self):
+        self.serve = tf.saved_model.load(self.serving_model_dir).signatures["serving_default"]
+
+    def process(self, records: List[bytes]) -> Iterable[Dict[str, float]]:
+        spec = {ITEMS: tf.io.RaggedFeature(tf.string)}
+        sequences = tf.io.parse_example(tf.constant(records), spec)[ITEMS].to_list()
         # Ragged rows filled with "" (the export ignores "" wherever it is; its compact_history
         # does the model's padding).
-        history = tf.ragged.constant(histories[start:start + batch_size], dtype=tf.string).to_tensor(b"")
-        item_ids = serve(history=history)["item_ids"].numpy()
+        histories = tf.ragged.constant([s[:-1] for s in sequences], dtype=tf.string).to_tensor(b"")
+        item_ids = self.serve(history=histories)["item_ids"].numpy()
         top_k = item_ids.shape[1]
-        hits = item_ids == np.array(targets[start:start + batch_size], dtype=object)[:, None]
-        ranks.append(np.where(hits.any(axis=1), hits.argmax(axis=1), top_k))
-    return np.concatenate(ranks), top_k
+        hits = item_ids == np.array([s[-1] for s in sequences], dtype=object)[:, None]
+        ranks = np.where(hits.any(axis=1), hits.argmax(axis=1), top_k)
+        yield {**rank_sums(ranks, DEFAULT_KS), "top_k": top_k}
 
 
-def ranking_metrics(serving_model_dir: str, histories, targets) -> Dict[str, float]:
-    ranks, top_k = target_ranks(serving_model_dir, histories, targets)
-    metrics = metrics_from_ranks(ranks, DEFAULT_KS)
-    metrics[f"mrr@{top_k}"] = metrics.pop("mrr")  # ranks beyond the served K are unknown
-    return metrics
+class SumMetrics(beam.CombineFn):
+    """Adds up ``RankUsers``' sums (``top_k`` is the same everywhere: kept, not added)."""
+
+    def create_accumulator(self):
+        return {}
+
+    def add_input(self, total, sums):
+        return {name: value if name == "top_k" else total.get(name, 0.0) + value for name, value in sums.items()}
+
+    def merge_accumulators(self, totals):
+        merged = {}
+        for total in totals:
+            merged = self.add_input(merged, total) if total else merged
+        return merged
+
+    def extract_output(self, total):
+        return total
+
+
+def evaluate_models(examples, split: str, models: Dict[str, str], pipeline: beam.Pipeline, output_dir: str
+                    ) -> Dict[str, Dict[str, float]]:
+    """Metrics of each named serving model on ``split`` of ``examples``, computed by one Beam job."""
+    records = pipeline | "Read" >> beam.io.ReadFromTFRecord(split_files(examples, split))
+    batches = records | "Batch" >> beam.BatchElements(min_batch_size=BATCH, max_batch_size=BATCH)
+    for name, model_dir in models.items():
+        _ = (batches | f"Rank[{name}]" >> beam.ParDo(RankUsers(model_dir))
+             | f"Sum[{name}]" >> beam.CombineGlobally(SumMetrics())
+             | f"Json[{name}]" >> beam.Map(json.dumps)
+             | f"Write[{name}]" >> beam.io.WriteToText(os.path.join(output_dir, f"sums-{name}"), shard_name_template=""))
+    pipeline.run().wait_until_finish()
+    results = {}
+    for name in models:
+        sums = json.loads(io_utils.read_string_file(os.path.join(output_dir, f"sums-{name}")))
+        if not sums.get("count"):
+            raise ValueError(f"the {split} split of {examples.uri} is empty")
+        top_k = sums.pop("top_k")
+        metrics = metrics_from_sums(sums)
+        metrics[f"mrr@{int(top_k)}"] = metrics.pop("mrr")  # ranks beyond the served K are unknown
+        results[name] = {"users": int(sums["count"]), "metrics": metrics}
+    return results
 
 
 def decide(metrics: Dict[str, float], baseline_metrics, threshold: float, same_model: bool) -> Tuple[bool, str]:
@@ -77,7 +114,7 @@ def decide(metrics: Dict[str, float], baseline_metrics, threshold: float, same_m
                   f"the blessed model's {baseline_metrics[MONITOR]:.4f}")
 
 
-@tfx.dsl.components.component
+@tfx.dsl.components.component(use_beam=True)
 def RankingEvaluator(
     examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
     model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
@@ -85,19 +122,24 @@ def RankingEvaluator(
     blessing: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.ModelBlessing],
     baseline_model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model] = None,
     min_ndcg_at_10: tfx.dsl.components.Parameter[float] = 0.0,
+    split: tfx.dsl.components.Parameter[str] = EVAL,
+    beam_pipeline: tfx.dsl.components.BeamComponentParameter[beam.Pipeline] = None,
 ):
-    """Test-split HR/NDCG@{5,10,20} of ``model`` (and of ``baseline_model``) -> ``evaluation``
+    """HR/NDCG@{5,10,20} on ``split`` of ``model`` (and of ``baseline_model``) -> ``evaluation``
     (metrics.json) and ``blessing``."""
-    histories, targets = read_test_sequences(examples)
-    metrics = ranking_metrics(path_utils.serving_model_path(model.uri), histories, targets)
+    if split not in artifact_utils.decode_split_names(examples.split_names):
+        raise ValueError(f"split {split!r} is not one of the examples' {artifact_utils.decode_split_names(examples.split_names)}")
     same_model = baseline_model is not None and baseline_model.uri == model.uri
-    baseline_metrics = None
+    models = {"model": path_utils.serving_model_path(model.uri)}
     if baseline_model is not None and not same_model:
-        baseline_metrics = ranking_metrics(path_utils.serving_model_path(baseline_model.uri), histories, targets)
+        models["baseline"] = path_utils.serving_model_path(baseline_model.uri)
+    results = evaluate_models(examples, split, models, beam_pipeline, evaluation.uri)
+    metrics = results["model"]["metrics"]
+    baseline_metrics = results["baseline"]["metrics"] if "baseline" in results else None
     blessed, reason = decide(metrics, baseline_metrics, min_ndcg_at_10, same_model)
-    print(f"evaluator: test {json.dumps({k: round(v, 4) for k, v in metrics.items()})}", flush=True)
+    print(f"evaluator: {split} {json.dumps({k: round(v, 4) for k, v in metrics.items()})}", flush=True)
     print(f"evaluator: {'BLESSED' if blessed else 'NOT BLESSED'}: {reason}", flush=True)
-    report = {"test_users": len(targets), "metrics": metrics, "baseline_metrics": baseline_metrics,
+    report = {"split": split, "users": results["model"]["users"], "metrics": metrics, "baseline_metrics": baseline_metrics,
               "baseline_model": baseline_model.uri if baseline_model is not None else None,
               "min_ndcg_at_10": min_ndcg_at_10, "blessed": blessed, "reason": reason}
     io_utils.write_string_file(os.path.join(evaluation.uri, METRICS_FILE), json.dumps(report, indent=2))

@@ -1,6 +1,7 @@
 """The Beam step that turns interactions into leave-one-out sequences, as a TFX component.
 
-Interactions are grouped per user with ``GroupByKey`` and split by ``fame_tf.data``'s functions,
+Interactions are grouped per user (the most recent ``MAX_ITEMS_PER_USER`` of each, by a combiner
+with bounded memory) and split by ``fame_tf.data``'s functions,
 the ones the command line uses (ordered by time, ties by item id, so the output depends neither on
 file order nor on the runner); nothing is collected on the driver, so the step runs unchanged on
 Dataflow. Each user of at least ``fame_tf.data.MIN_ITEMS`` items gives one ``tf.Example`` per split with
@@ -33,6 +34,9 @@ TRAIN, EVAL, TEST = "train", "eval", "test"
 SPLITS = (TRAIN, EVAL, TEST)
 _COUNTERS = "leave_one_out"
 COUNTS = ("users", "users_too_short")  # Beam counters, then custom properties of the output
+# Each user's most recent interactions kept (far above any real user's history; a bound on the
+# memory one user can take on a worker, e.g. a crawler or a shared account).
+MAX_ITEMS_PER_USER = 100_000
 
 
 def _id(feature: tf.train.Feature) -> bytes:
@@ -84,6 +88,13 @@ def split_user(user_events):
         yield beam.pvalue.TaggedOutput(split, _sequence_example(user, parts[split]))
 
 
+def latest_per_user(max_items: int) -> beam.PTransform:
+    """(user, (time, item)) events -> (user, [its latest ``max_items`` events]): a combiner that keeps
+    at most ``max_items`` events per user on any worker (partial results are merged, never a
+    user's whole history), so one user with millions of events cannot exhaust a worker."""
+    return beam.combiners.Top.PerKey(max_items)  # the largest (time, item) pairs: time_ordered's order
+
+
 def split_files(examples, split: str) -> str:
     return os.path.join(artifact_utils.get_split_uri([examples], split), "*")
 
@@ -94,6 +105,7 @@ def LeaveOneOutSplit(
     anomalies: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
     sequences: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.Examples],
     beam_pipeline: tfx.dsl.components.BeamComponentParameter[beam.Pipeline] = None,
+    max_items_per_user: tfx.dsl.components.Parameter[int] = MAX_ITEMS_PER_USER,
 ):
     """Validated interactions (every split of ``interactions``) -> per-user train/eval/test
     sequences. Stops with the validator's report if the interactions have anomalies. The numbers of
@@ -110,7 +122,7 @@ def LeaveOneOutSplit(
     per_split = (
         reads | "Flatten" >> beam.Flatten()
         | "ToUserEvent" >> beam.Map(_user_event)
-        | "GroupByUser" >> beam.GroupByKey()
+        | "LatestPerUser" >> latest_per_user(max_items_per_user)
         | "SplitUser" >> beam.FlatMap(split_user).with_outputs(*SPLITS)
     )
     for split in SPLITS:

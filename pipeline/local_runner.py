@@ -22,6 +22,7 @@ from tfx.utils import io_utils
 
 from fame_tf.contract import MODEL_NAME
 from pipeline.convert import prepare_input
+from pipeline.leave_one_out import EVAL
 from pipeline.evaluator import METRICS_FILE
 from pipeline.leave_one_out import COUNTS
 from pipeline.pipeline import create_pipeline
@@ -43,7 +44,7 @@ def paths(output_dir: str, model_name: str = MODEL_NAME) -> Dict[str, str]:
 
 def run_local(data: str, output_dir: str, settings: TrainerSettings, min_ndcg_at_10: float = 0.0,
               beam_pipeline_args: Optional[List[str]] = None, enable_cache: bool = True,
-              pipeline_name: str = PIPELINE_NAME, model_name: str = MODEL_NAME) -> Dict:
+              pipeline_name: str = PIPELINE_NAME, model_name: str = MODEL_NAME, blessing_split: str = EVAL) -> Dict:
     """Runs the whole pipeline on ``data`` (see ``pipeline.convert.prepare_input``); returns
     ``run_report``. Raises the failing component's error (e.g. DataValidationError)."""
     where = paths(output_dir, model_name)
@@ -52,6 +53,7 @@ def run_local(data: str, output_dir: str, settings: TrainerSettings, min_ndcg_at
         pipeline_name=pipeline_name, pipeline_root=where["pipeline_root"], data_root=input_base,
         input_pattern=pattern, serving_model_dir=where["serving"], trainer_settings=settings,
         min_ndcg_at_10=min_ndcg_at_10, beam_pipeline_args=beam_pipeline_args, enable_cache=enable_cache,
+        blessing_split=blessing_split,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(where["metadata"]),
     )
     start = time.time()

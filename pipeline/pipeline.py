@@ -2,8 +2,8 @@
 
 ExampleGen (interactions CSV) -> StatisticsGen -> ExampleValidator against a curated schema
 (ImportSchemaGen) -> LeaveOneOutSplit (Beam) -> Transform (item vocabulary) -> Trainer
-(``pipeline.trainer.run_fn``) -> RankingEvaluator (test HR/NDCG@K, blessing against the latest
-blessed model) -> Pusher (TF Serving directory).
+(``pipeline.trainer.run_fn``) -> RankingEvaluator (a Beam job: HR/NDCG@K on the validation split or
+a named one, blessing against the latest blessed model) -> Pusher (TF Serving directory).
 """
 
 from __future__ import annotations
@@ -35,13 +35,15 @@ def create_pipeline(
     metadata_connection_config=None,
     enable_cache: bool = True,
     trainer_platform_config: Optional[Dict[str, Any]] = None,
+    blessing_split: str = EVAL,
 ) -> tfx.dsl.Pipeline:
     """``data_root``: a directory whose ``input_pattern`` files are interaction CSVs with the header
     ``user_id,item_id,timestamp`` (timestamps: numbers such as unix seconds, or ISO 8601 dates). Pushed models land in
     ``serving_model_dir/<unix-seconds>/``. ``schema_dir`` is where the curated schemas are at run
     time (another path inside a container). ``beam_pipeline_args`` come after the in-memory
     DirectRunner defaults, so they can override them (e.g. ``--runner=DataflowRunner ...``). ``trainer_platform_config``: the Google Cloud extension's keys
-    (``pipeline.vertex_runner.VertexTraining``); the Trainer then runs as a Vertex AI Training job."""
+    (``pipeline.vertex_runner.VertexTraining``); the Trainer then runs as a Vertex AI Training job.
+    ``blessing_split``: the split the evaluator measures and blesses on (validation by default)."""
     if not 0.0 <= min_ndcg_at_10 <= 1.0:
         raise ValueError(f"min_ndcg_at_10={min_ndcg_at_10} is not allowed; it must be in [0, 1]")
 
@@ -90,6 +92,7 @@ def create_pipeline(
         model=trainer.outputs["model"],
         baseline_model=baseline_resolver.outputs["model"],
         min_ndcg_at_10=min_ndcg_at_10,
+        split=blessing_split,
     )
     pusher = tfx.components.Pusher(
         model=trainer.outputs["model"],

@@ -1,5 +1,6 @@
-"""The Trainer's ``run_fn``: Transform's integer sequences -> ``fame_tf.training.fit`` -> the serving
-SavedModel in the Trainer's ``serving_model_dir`` (the directory the Pusher pushes).
+"""The Trainer's ``run_fn``: Transform's integer sequences, streamed from its files
+(``fame_tf.streams``) -> ``fame_tf.training.fit`` -> the serving SavedModel in the Trainer's
+``serving_model_dir`` (the directory the Pusher pushes).
 
 Hyper-parameters travel as JSON-compatible values in ``custom_config`` (never channels: those fail
 under LocalDagRunner) and are validated by ``FameConfig`` here and when the pipeline is built.
@@ -8,15 +9,15 @@ under LocalDagRunner) and are validated by ``FameConfig`` here and when the pipe
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict
 
 import tensorflow_transform as tft
 
-from fame_tf import FameConfig, distribute, tf
+from fame_tf import FameConfig, distribute
 from fame_tf.config import ConfigError
-from fame_tf.data import DataReport, SplitData, Vocabulary, split_data
 from fame_tf.export import DEFAULT_K, export_serving_model
 from fame_tf.metrics import DEFAULT_KS
+from fame_tf.streams import FileData
 from fame_tf.training import fit
 from pipeline.defaults import PIPELINE_DEFAULTS
 from pipeline.transform import ITEM_IDS, VOCABULARY, TransformedHistory
@@ -55,40 +56,20 @@ class TrainerSettings:
         return cls(**values)
 
 
-def read_id_sequences(file_patterns: Sequence[str]) -> List[List[int]]:
-    """The ``item_ids`` sequences of Transform's gzipped TFRecord output (local or gs:// paths)."""
-    files = sorted(f for pattern in file_patterns for f in tf.io.gfile.glob(pattern))
-    if not files:
-        raise FileNotFoundError(f"no transformed examples match {list(file_patterns)}")
-    spec = {ITEM_IDS: tf.io.RaggedFeature(tf.int64)}
-    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(4096)
-    return [row for batch in dataset for row in tf.io.parse_example(batch, spec)[ITEM_IDS].to_list()]
-
-
-def split_from_sequences(train: List[List[int]], evaluation: List[List[int]], vocabulary: Sequence[str],
-                         max_len: int) -> SplitData:
-    """The ``train`` and ``eval`` parts of ``fame_tf.data.leave_one_out_parts`` as ``SplitData``.
-    The Trainer never sees the test split (the RankingEvaluator owns the test metrics), so
-    ``fit``'s "test" entry repeats the validation split."""
-    report = DataReport(source="transformed examples", users=len(evaluation), items=len(vocabulary),
-                        interactions=sum(len(s) for s in evaluation) + len(evaluation))
-    return split_data(Vocabulary(list(vocabulary)), [str(n) for n in range(len(evaluation))], train, evaluation,
-                      evaluation, max_len, report)
-
-
 def run_fn(fn_args) -> None:
     """TFX generic Trainer entry point (``Trainer(run_fn="pipeline.trainer.run_fn")``)."""
     settings = TrainerSettings.from_custom_config(fn_args.custom_config or {})
     transform_output = tft.TFTransformOutput(fn_args.transform_output)
     vocabulary = [v.decode("utf-8") for v in transform_output.vocabulary_by_name(VOCABULARY)]
     config = settings.model.replace(num_items=len(vocabulary))
-    split = split_from_sequences(read_id_sequences(fn_args.train_files), read_id_sequences(fn_args.eval_files),
-                                 vocabulary, config.max_len)
-    print(f"trainer: {len(split.train_sequences)} training sequences, {len(split.valid_targets)} validation users, "
-          f"{len(vocabulary)} items", flush=True)
+    # Streamed from the Transform's files. The Trainer never sees the test split (the
+    # RankingEvaluator owns the test metrics), so fit's "test" entry repeats the validation split.
+    data = FileData(fn_args.train_files, fn_args.eval_files, fn_args.eval_files, len(vocabulary), config.max_len,
+                    feature=ITEM_IDS, source="transformed examples")
+    print(f"trainer: {data.report.users} validation users, {len(vocabulary)} items", flush=True)
     chosen = distribute.strategy(settings.distribution)
     with chosen.scope():
-        summary = fit(config, split, distribute.run_directory(fn_args.model_run_dir, chosen), verbose=0)
+        summary = fit(config, data, distribute.run_directory(fn_args.model_run_dir, chosen), verbose=0)
     print(f"trainer: best epoch {summary['best_epoch']}, validation ndcg@10={summary['validation']['ndcg@10']:.4f}",
           flush=True)
     if not distribute.is_chief(chosen):  # the chief exports; Vertex AI keeps the chief's serving_model_dir

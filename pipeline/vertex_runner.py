@@ -19,6 +19,7 @@ from tfx import v1 as tfx
 from tfx.orchestration.kubeflow.v2.kubeflow_v2_dag_runner import KubeflowV2DagRunner, KubeflowV2DagRunnerConfig
 
 from fame_tf.contract import MODEL_NAME
+from pipeline.leave_one_out import EVAL
 from pipeline.local_runner import PIPELINE_NAME
 from pipeline.pipeline import create_pipeline
 from pipeline.trainer import TrainerSettings
@@ -72,7 +73,7 @@ class VertexTraining:
 def compile_vertex(output_file: str, image: str, bucket: str, settings: TrainerSettings,
                    data_root: Optional[str] = None, min_ndcg_at_10: float = 0.0,
                    beam_pipeline_args: Optional[List[str]] = None, pipeline_name: str = PIPELINE_NAME,
-                   vertex_training: Optional[VertexTraining] = None) -> str:
+                   vertex_training: Optional[VertexTraining] = None, blessing_split: str = EVAL) -> str:
     """Writes the Vertex AI pipeline JSON to ``output_file``; returns its path. ``data_root``
     (default ``gs://<bucket>/<pipeline_name>/data``) holds the interaction CSVs."""
     if vertex_training and vertex_training.workers > 1 and settings.distribution not in ("auto", "multi_worker"):
@@ -84,6 +85,7 @@ def compile_vertex(output_file: str, image: str, bucket: str, settings: TrainerS
         serving_model_dir=where["serving"], trainer_settings=settings, min_ndcg_at_10=min_ndcg_at_10,
         schema_dir=CONTAINER_SCHEMA_DIR, beam_pipeline_args=beam_pipeline_args,
         trainer_platform_config=vertex_training.trainer_config(image) if vertex_training else None,
+        blessing_split=blessing_split,
     )
     output_file = os.path.abspath(output_file)
     # Imported from its module: tfx.v1's re-export also needs the whole kfp SDK, which conflicts

@@ -22,7 +22,7 @@ from fame_tf.data import DataError
 from pipeline.convert import prepare_input, sequences_to_csv
 from pipeline.defaults import PIPELINE_DEFAULTS
 from pipeline.evaluator import decide
-from pipeline.leave_one_out import _user_event, split_user
+from pipeline.leave_one_out import MAX_ITEMS_PER_USER, _user_event, latest_per_user, split_user
 from pipeline.local_runner import paths, run_local, run_report
 from pipeline.trainer import TrainerSettings
 from pipeline.validation import DataValidationError
@@ -36,6 +36,9 @@ UPSTREAM_OF_EVALUATOR = COMPONENTS - {"RankingEvaluator", "Pusher"}
 TINY = FameConfig(hidden_size=16, num_heads=2, num_experts=2, num_layers=1, max_len=10, epochs=4, patience=3,
                   batch_size=32, learning_rate=5e-3, dropout=0.1, attention_dropout=0.1)
 THRESHOLD = 0.3
+# The shared pipeline runs put every Beam step (ExampleGen, statistics, the leave-one-out split,
+# Transform) on the DirectRunner's multi-processing mode with two worker processes.
+MULTI_PROCESS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
 
 
 def write_interactions(path, rows, header=("user_id", "item_id", "timestamp")):
@@ -72,7 +75,7 @@ def workdir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def first_run(workdir):
     return run_local(str(workdir / "data"), str(workdir / "out"), TrainerSettings(model=TINY, top_k=20),
-                     min_ndcg_at_10=THRESHOLD)
+                     min_ndcg_at_10=THRESHOLD, beam_pipeline_args=MULTI_PROCESS)
 
 
 def versions(workdir):
@@ -87,7 +90,7 @@ def test_first_run_trains_blesses_and_pushes_a_version(workdir, first_run):
         files = [f for _, _, names in os.walk(os.path.join(root, component)) for f in names]
         assert files, component
     metrics = first_run["evaluation"]["metrics"]
-    assert first_run["evaluation"]["test_users"] == 200
+    assert first_run["evaluation"]["users"] == 200 and first_run["evaluation"]["split"] == "eval"
     assert first_run["users"] == {"users": 200, "users_too_short": 3}  # counted in ML Metadata
     assert metrics["ndcg@10"] > max(THRESHOLD, 3 * chance_ndcg_at_10(NUM_ITEMS))
     assert first_run["blessed"] and "no blessed model yet" in first_run["reason"]
@@ -95,6 +98,24 @@ def test_first_run_trains_blesses_and_pushes_a_version(workdir, first_run):
     assert version.isdigit() and first_run["pushed_to"] == os.path.join(first_run["serving_model_base_path"], version)
     assert os.path.exists(os.path.join(first_run["pushed_to"], "saved_model.pb"))
     assert os.path.exists(os.path.join(first_run["pushed_to"], "keras", "fame.keras"))  # the Keras 3 twin too
+
+
+def test_the_beam_evaluator_measures_what_one_process_measures(workdir, first_run):
+    """The evaluator's Beam job (batches ranked on workers, sums combined) gives the metrics of
+    ranking every validation user at once in this process through the pushed model."""
+    from fame_tf.metrics import DEFAULT_KS, metrics_from_ranks
+
+    root = paths(str(workdir / "out"))["pipeline_root"]
+    records = [r.numpy() for r in tf.data.TFRecordDataset(
+        glob.glob(os.path.join(root, "LeaveOneOutSplit", "sequences", "*", "Split-eval", "*")), compression_type="GZIP")]
+    sequences = tf.io.parse_example(tf.constant(records), {"items": tf.io.RaggedFeature(tf.string)})["items"].to_list()
+    serve = tf.saved_model.load(first_run["pushed_to"]).signatures["serving_default"]
+    item_ids = serve(history=tf.ragged.constant([s[:-1] for s in sequences]).to_tensor(b""))["item_ids"].numpy()
+    hits = item_ids == np.array([s[-1] for s in sequences], dtype=object)[:, None]
+    expected = metrics_from_ranks(np.where(hits.any(axis=1), hits.argmax(axis=1), item_ids.shape[1]), DEFAULT_KS)
+    measured = first_run["evaluation"]["metrics"]
+    assert measured.pop(f"mrr@{item_ids.shape[1]}") == pytest.approx(expected.pop("mrr"))
+    assert measured == pytest.approx(expected)
 
 
 def test_pushed_model_takes_and_returns_raw_item_ids(first_run):
@@ -111,7 +132,7 @@ def test_one_vocabulary_the_transform_maps_training_and_serving(workdir, first_r
     import tensorflow_transform as tft
 
     from fame_tf import keras
-    from pipeline.trainer import read_id_sequences
+    from fame_tf.streams import id_sequences
 
     root = paths(str(workdir / "out"))["pipeline_root"]
     (graph,) = glob.glob(os.path.join(root, "Transform", "transform_graph", "*"))
@@ -126,7 +147,8 @@ def test_one_vocabulary_the_transform_maps_training_and_serving(workdir, first_r
                                       compression_type="GZIP")
     raw = [[item.decode() for item in tf.train.Example.FromString(r.numpy()).features.feature["items"].bytes_list.value]
            for r in records]
-    trained = read_id_sequences([os.path.join(root, "Transform", "transformed_examples", "*", "Split-test", "*")])
+    trained = [s.numpy().tolist() for s in id_sequences([os.path.join(root, "Transform", "transformed_examples", "*",
+                                                                      "Split-test", "*")])]
     assert sorted(trained) == sorted([ids[item] for item in sequence] for sequence in raw)
 
     # Serving: the pushed model maps histories and names its answers with the same ids: its scores
@@ -149,7 +171,7 @@ def test_one_vocabulary_the_transform_maps_training_and_serving(workdir, first_r
 
 def test_second_run_with_unchanged_inputs_is_served_from_the_cache(workdir, first_run):
     again = run_local(str(workdir / "data"), str(workdir / "out"), TrainerSettings(model=TINY, top_k=20),
-                      min_ndcg_at_10=THRESHOLD)
+                      min_ndcg_at_10=THRESHOLD, beam_pipeline_args=MULTI_PROCESS)
     states = {name: node["state"] for name, node in again["components"].items()}
     assert {states[name] for name in UPSTREAM_OF_EVALUATOR} == {"CACHED"}
     assert again["users"] == first_run["users"]  # the cached split's counts
@@ -162,7 +184,7 @@ def test_second_run_with_unchanged_inputs_is_served_from_the_cache(workdir, firs
 def test_a_worse_model_is_not_blessed_or_pushed(workdir, first_run):
     worse = TINY.replace(epochs=1, learning_rate=1e-6)
     report = run_local(str(workdir / "data"), str(workdir / "out"), TrainerSettings(model=worse, top_k=20),
-                       min_ndcg_at_10=0.0)  # only the comparison with the blessed model can refuse it
+                       min_ndcg_at_10=0.0, beam_pipeline_args=MULTI_PROCESS)  # only the baseline can refuse it
     assert report["components"]["Trainer"]["state"] == "COMPLETE"
     assert report["components"]["Transform"]["state"] == "CACHED"
     assert report["evaluation"]["baseline_metrics"]["ndcg@10"] == pytest.approx(first_run["evaluation"]["metrics"]["ndcg@10"])
@@ -357,9 +379,20 @@ def test_cli_split_and_pipeline_split_of_the_same_log_are_identical(tmp_path, st
 
     with beam.Pipeline() as p:
         split_by_beam = (p | beam.Create([record(*row) for row in rows]) | beam.Map(_user_event)
-                         | beam.GroupByKey() | beam.FlatMap(split_user).with_outputs("train", "eval", "test"))
+                         | latest_per_user(MAX_ITEMS_PER_USER) | beam.FlatMap(split_user).with_outputs("train", "eval", "test"))
         for name, want in expected.items():
             assert_that(split_by_beam[name] | f"Read{name}" >> beam.Map(items_of), equal_to(want), label=f"Check{name}")
+
+
+def test_a_huge_history_is_cut_to_its_latest_items_before_the_split():
+    import apache_beam as beam
+    from apache_beam.testing.util import assert_that, equal_to
+
+    events = [(b"heavy", (1000 - t, f"i{t}".encode())) for t in range(300)] + [(b"light", (1, b"a")), (b"light", (2, b"b"))]
+    with beam.Pipeline() as p:
+        latest = p | beam.Create(events) | latest_per_user(5) | beam.MapTuple(lambda user, kept: (user, sorted(kept)))
+        assert_that(latest, equal_to([(b"heavy", [(996, b"i4"), (997, b"i3"), (998, b"i2"), (999, b"i1"), (1000, b"i0")]),
+                                      (b"light", [(1, b"a"), (2, b"b")])]))
 
 
 def test_decide_threshold_then_no_regression():
