@@ -14,7 +14,6 @@ import os
 
 import click
 from train_run import measure_runs
-import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULT = os.path.join(ROOT, "bench", "results", "seen_items.json")
@@ -23,19 +22,14 @@ RESULT = os.path.join(ROOT, "bench", "results", "seen_items.json")
 def measure(run_dir: str, batch_size: int = 512) -> dict:
     from fame_tf import runs
     from fame_tf.data import load_split
-    from fame_tf.metrics import metrics_from_ranks, target_ranks
+    from fame_tf.metrics import array_batches, batch_ranks, metrics_from_ranks
 
     with open(os.path.join(run_dir, "metrics.json")) as handle:
         metrics = json.load(handle)
     model, _ = runs.load(run_dir)
     split = load_split(os.path.join(ROOT, metrics["data"]["source"]), metrics["config"]["max_len"])
-    kept, excluded = [], []
-    for start in range(0, len(split.test_targets), batch_size):
-        rows = slice(start, start + batch_size)
-        ranks = target_ranks(model.score(split.test_history[rows]), split.test_targets[rows], split.test_seen[rows])
-        kept.append(ranks[0].numpy())
-        excluded.append(ranks[1].numpy())
-    kept, excluded = np.concatenate(kept), np.concatenate(excluded)
+    kept, excluded = batch_ranks(model, array_batches(split.test_history, split.test_targets, split.test_seen,
+                                                      batch_size))
     repeat = (split.test_seen == split.test_targets[:, None]).any(axis=1)
     above = kept - excluded  # seen items (other than the target) ranked above the target
     ndcg = {name: metrics_from_ranks(ranks, (10,))["ndcg@10"] for name, ranks in (("kept", kept), ("excluded", excluded))}

@@ -8,6 +8,7 @@ import click
 
 from fame_cli.options import config_from, config_options, format_metrics
 from fame_tf.config import ConfigError
+from fame_tf.contract import DEFAULT_K
 from fame_tf.distribute import DISTRIBUTIONS
 
 
@@ -28,12 +29,13 @@ def pipeline_options(command):
     command = config_options(command, PIPELINE_DEFAULTS)
     for option in reversed([
         click.option("--min-ndcg-at-10", default=0.01, show_default=True,
-                     help="Bless only models whose test NDCG@10 reaches this (and does not regress)."),
+                     help="Bless only models whose NDCG@10 on the blessing split reaches this (and does not regress)."),
         click.option("--blessing-split", type=click.Choice(["eval", "test"]), default="eval", show_default=True,
                      help="Split the evaluator measures and blesses on: eval (the validation users) or test."),
-        click.option("--top-k", default=100, show_default=True, help="Items the served model returns."),
+        click.option("--top-k", default=DEFAULT_K, show_default=True, help="Items the served model returns."),
         click.option("--distribution", type=click.Choice(DISTRIBUTIONS), default="auto",
-                     show_default=True, help="tf.distribute strategy (auto: MirroredStrategy with several GPUs)."),
+                     show_default=True, help="tf.distribute strategy of the Trainer (auto: MultiWorkerMirroredStrategy when "
+                          "TF_CONFIG names a cluster, MirroredStrategy with several GPUs)."),
         click.option("--beam-arg", "beam_args", multiple=True,
                      help="A Beam pipeline argument, repeatable; after the DirectRunner defaults "
                           "(--direct_running_mode=in_memory --direct_num_workers=1), so it can override them."),
@@ -66,9 +68,10 @@ def _quiet_library_warnings():
               help="Pipeline root, ML Metadata, converted input and serving_model/<model>/<version>/.")
 @click.option("--no-cache", is_flag=True, help="Run every component even if its inputs are unchanged.")
 @pipeline_options
-def pipeline_run(data, output, no_cache, min_ndcg_at_10, blessing_split, top_k, distribution, beam_args, config_file, **options):
+def pipeline_run(data, output, no_cache, min_ndcg_at_10, blessing_split, top_k, distribution, beam_args, config_file,
+                 **options):
     """Run the pipeline here (LocalDagRunner, SQLite ML Metadata, caching); prints each component's
-    time, the test metrics, the blessing decision and the pushed model's path."""
+    time, the metrics of the blessing split, the blessing decision and the pushed model's path."""
     _quiet_library_warnings()
     settings = _trainer_settings(config_file, top_k, distribution, options)
     from fame_tf.data import DataError
@@ -107,14 +110,20 @@ def vertex_training_options(command):
     return command
 
 
+def _given(names):
+    """The options among the parameter ``names`` of the running command that the command line set."""
+    context = click.get_current_context()
+    return [f"--{name.replace('_', '-')}" for name in names
+            if context.get_parameter_source(name) != click.core.ParameterSource.DEFAULT]
+
+
 def _vertex_training(vertex_training, project, region, machine_type, accelerator_type, accelerator_count, workers):
     from pipeline.vertex_runner import VertexTraining
 
     if not vertex_training:
-        given = [name for name in ("machine_type", "accelerator_type", "accelerator_count", "workers")
-                 if click.get_current_context().get_parameter_source(name) != click.core.ParameterSource.DEFAULT]
+        given = _given(["machine_type", "accelerator_type", "accelerator_count", "workers"])
         if given:
-            raise click.UsageError(f"{', '.join('--' + g.replace('_', '-') for g in given)} need --vertex-training")
+            raise click.UsageError(f"{', '.join(given)} need --vertex-training")
         return None
     if not (project and region):
         raise click.UsageError("--vertex-training needs --project and --region")
@@ -185,8 +194,7 @@ def pipeline_submit(project, region, bucket, pipeline_json, image, data_root, da
 
     context = click.get_current_context()
     submit_only = {"project", "region", "bucket", "pipeline_json", "service_account"}
-    compile_options = [f"--{name.replace('_', '-')}" for name in context.params if name not in submit_only
-                       and context.get_parameter_source(name) != click.core.ParameterSource.DEFAULT]
+    compile_options = _given([name for name in context.params if name not in submit_only])
     if pipeline_json and compile_options:
         raise click.UsageError(f"{', '.join(compile_options)} only apply when submit compiles the pipeline: "
                                "give them to `fame-tf pipeline compile`, or drop --pipeline-json")

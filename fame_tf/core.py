@@ -484,7 +484,8 @@ class RecommenderMixin(KerasPart):
         self.vocabulary = vocabulary
         self.k = min(k, len(vocabulary))
         # Out-of-vocabulary (and "") -> 0, the padding id; vocabulary[i] -> i + 1, the model's ids.
-        self.lookup = lookup or self.keras_module.layers.StringLookup(vocabulary=vocabulary, num_oov_indices=1, mask_token=None)
+        self.lookup = lookup if lookup is not None else self.keras_module.layers.StringLookup(
+            vocabulary=vocabulary, num_oov_indices=1, mask_token=None)
         self.item_names = tf.constant([""] + vocabulary)
         # The candidate matrix, computed once here instead of on every request (on Beauty it is
         # half of a single request's time). It is a snapshot: build a new recommender after training.

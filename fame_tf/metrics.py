@@ -106,6 +106,14 @@ def evaluate_batches(model, batches: Iterable[Tuple[np.ndarray, np.ndarray, np.n
                      ks: Sequence[int] = DEFAULT_KS, progress: bool = False) -> Dict:
     """``evaluate`` over ``(history [B, L], targets [B], seen [B, S])`` blocks (0 pads anywhere),
     e.g. streamed from files; ``users``: their number, for the progress bar (None: unknown)."""
+    kept, excluded = batch_ranks(model, batches, users, progress)
+    return {**metrics_from_ranks(kept, ks), EXCLUDED: metrics_from_ranks(excluded, ks)}
+
+
+def batch_ranks(model, batches: Iterable[Tuple[np.ndarray, np.ndarray, np.ndarray]], users: Optional[int] = None,
+                progress: bool = False) -> Tuple[np.ndarray, np.ndarray]:
+    """Every target's 0-based rank over the whole catalogue with seen items kept and excluded
+    (``target_ranks``), over ``evaluate_batches``' blocks."""
     ranks_of = _ranker(model)
     kept, excluded = [], []
     bar = keras.utils.Progbar(users, unit_name="user") if progress else None
@@ -119,4 +127,4 @@ def evaluate_batches(model, batches: Iterable[Tuple[np.ndarray, np.ndarray, np.n
         excluded.append(ranks[1].numpy())
         if bar:
             bar.add(len(targets))
-    return {**metrics_from_ranks(np.concatenate(kept), ks), EXCLUDED: metrics_from_ranks(np.concatenate(excluded), ks)}
+    return np.concatenate(kept), np.concatenate(excluded)

@@ -22,9 +22,8 @@ from tfx.utils import io_utils
 
 from fame_tf.contract import MODEL_NAME
 from pipeline.convert import prepare_input
-from pipeline.leave_one_out import EVAL
 from pipeline.evaluator import METRICS_FILE
-from pipeline.leave_one_out import COUNTS
+from pipeline.leave_one_out import COUNTS, EVAL
 from pipeline.pipeline import create_pipeline
 from pipeline.trainer import TrainerSettings
 

@@ -38,10 +38,11 @@ def create_pipeline(
     blessing_split: str = EVAL,
 ) -> tfx.dsl.Pipeline:
     """``data_root``: a directory whose ``input_pattern`` files are interaction CSVs with the header
-    ``user_id,item_id,timestamp`` (timestamps: numbers such as unix seconds, or ISO 8601 dates). Pushed models land in
-    ``serving_model_dir/<unix-seconds>/``. ``schema_dir`` is where the curated schemas are at run
-    time (another path inside a container). ``beam_pipeline_args`` come after the in-memory
-    DirectRunner defaults, so they can override them (e.g. ``--runner=DataflowRunner ...``). ``trainer_platform_config``: the Google Cloud extension's keys
+    ``user_id,item_id,timestamp`` (timestamps: numbers such as unix seconds, or ISO 8601 dates).
+    Pushed models land in ``serving_model_dir/<unix-seconds>/``. ``schema_dir`` is where the curated
+    schemas are at run time (another path inside a container). ``beam_pipeline_args`` come after the
+    in-memory DirectRunner defaults, so they can override them (e.g. ``--runner=DataflowRunner ...``).
+    ``trainer_platform_config``: the Google Cloud extension's keys
     (``pipeline.vertex_runner.VertexTraining``); the Trainer then runs as a Vertex AI Training job.
     ``blessing_split``: the split the evaluator measures and blesses on (validation by default)."""
     if not 0.0 <= min_ndcg_at_10 <= 1.0:

@@ -15,13 +15,13 @@ import tensorflow_transform as tft
 
 from fame_tf import FameConfig, distribute
 from fame_tf.config import ConfigError
-from fame_tf.export import DEFAULT_K, export_serving_model
+from fame_tf.contract import DEFAULT_K
+from fame_tf.export import export_serving_model
 from fame_tf.metrics import DEFAULT_KS
 from fame_tf.streams import FileData
 from fame_tf.training import fit
 from pipeline.defaults import PIPELINE_DEFAULTS
 from pipeline.transform import ITEM_IDS, VOCABULARY, TransformedHistory
-
 
 PLATFORM_PREFIX = "ai_platform_"  # keys of TFX's Google Cloud extension, read by its Vertex AI Trainer
 
