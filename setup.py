@@ -24,6 +24,8 @@ setup(
         "click>=8",
         "requests>=2",
         "matplotlib>=3.8",  # fame-tf report
+        # fame_tf.retrieval's approximate index; 1.3 is the last release built for TensorFlow 2.16.
+        "scann==1.3.*; platform_system == 'Linux' and platform_machine == 'x86_64'",
     ],
     extras_require={"test": ["pytest>=7"]},
     entry_points={"console_scripts": ["fame-tf=fame_cli:main"]},

@@ -71,6 +71,7 @@ class FameConfig:
     warmup_steps: int = 0  # linear learning-rate warm-up, then constant
     batch_size: int = 256
     epochs: int = 200
+    steps_per_epoch: int = 0  # > 0: an epoch is this many batches (the data repeats); 0: one pass over the data
     patience: int = 10
     eval_every: int = 1
     selection_protocol: str = "seen_kept"
@@ -110,6 +111,7 @@ class FameConfig:
             ("warmup_steps", 0),
             ("batch_size", 1),
             ("epochs", 1),
+            ("steps_per_epoch", 0),
             ("patience", 1),
             ("eval_every", 1),
         ):

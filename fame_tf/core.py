@@ -420,9 +420,12 @@ class EncoderMixin(KerasPart):
         query = tf.reshape(x * (gate[..., None] * self.head_score_scale), [shape[0], shape[1], self.config.hidden_size])
         return {"query": query, "heads": x, "gate": gate, "router": router}
 
-    def candidates(self) -> tf.Tensor:
-        """Candidate embeddings [num_items + 1, d] (row 0 is padding and never scored)."""
+    def candidates(self, item_ids=None) -> tf.Tensor:
+        """Candidate embeddings [num_items + 1, d] (row 0 is padding and never scored), or those of
+        ``item_ids`` only: the sampled softmax then projects its batch's items, not the catalogue."""
         table = self.embedding.item_embeddings
+        if item_ids is not None:
+            table = tf.gather(table, item_ids)
         return self.item_projection(table) if self.is_facet else table
 
     def call(self, item_ids, training=None) -> Dict[str, tf.Tensor]:

@@ -106,6 +106,21 @@ def parse_time(text: str) -> float:
         return datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00")).timestamp()
 
 
+INTERACTION_COLUMNS = ("user_id", "item_id", "timestamp")
+
+
+def write_interactions(handle, sequences: Iterable[Tuple[str, Sequence[str]]]) -> Tuple[int, int]:
+    """Writes ``(user, items oldest first)`` pairs to ``handle`` as interaction CSV with a header,
+    one user at a time (an item's position is its timestamp); returns (users, interactions)."""
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(INTERACTION_COLUMNS)
+    users = interactions = 0
+    for user, items in sequences:
+        writer.writerows((user, item, position) for position, item in enumerate(items))
+        users, interactions = users + 1, interactions + len(items)
+    return users, interactions
+
+
 def read_interactions(
     path: str,
     user_col: str = "user_id",

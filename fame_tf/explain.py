@@ -44,6 +44,6 @@ def head_contributions(model: FameModel, history: np.ndarray, k: int = 5) -> Tup
     items = tf.math.top_k(scores, k=k).indices
     h, e = model.config.num_heads, model.config.head_size
     query = tf.reshape(outputs["query"][0], [h, e])  # already weighted by the gate and the logit scale
-    candidates = tf.reshape(tf.gather(model.candidates(), items), [k, h, e])
+    candidates = tf.reshape(model.candidates(items), [k, h, e])
     parts = tf.einsum("he,khe->kh", query, candidates)
     return items.numpy(), parts.numpy(), outputs["gate"][0].numpy()

@@ -70,7 +70,7 @@ class FameModel(core.EncoderMixin, tfrs.Model):
             # not negatives (accidental hits). The negatives are this replica's batch.
             per_example = self.task(
                 outputs["query"],
-                tf.gather(self.candidates(), targets),
+                self.candidates(targets),
                 candidate_sampling_probability=tf.gather(self.sampling_probability, targets),
                 candidate_ids=targets,
                 compute_metrics=False,

@@ -242,8 +242,12 @@ def fit(config: FameConfig, data, output_dir: str, verbose: int = 2) -> Dict:
         stopper.restore_best(model)
         epochs_run = 0
     else:
-        epochs_run = len(model.fit(dataset, epochs=config.epochs, callbacks=callbacks, verbose=verbose).epoch)
+        if config.steps_per_epoch:
+            dataset = dataset.repeat()
+        epochs_run = len(model.fit(dataset, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch or None,
+                                   callbacks=callbacks, verbose=verbose).epoch)
     seconds = time.time() - start
+    per_epoch = config.steps_per_epoch * config.batch_size if config.steps_per_epoch else sequences
     summary = {
         "config": config.to_dict(),
         "data": data.report.to_dict(),
@@ -253,7 +257,7 @@ def fit(config: FameConfig, data, output_dir: str, verbose: int = 2) -> Dict:
         "train_seconds": stopper.state.get("train_seconds", 0.0),  # all runs of a resumed training
         "seconds_to_best_epoch": stopper.state.get("best_train_seconds"),
         "selection_protocol": config.selection_protocol,
-        "train_sequences_per_second": sequences * epochs_run / seconds if seconds and epochs_run else None,
+        "train_sequences_per_second": per_epoch * epochs_run / seconds if seconds and epochs_run else None,
         "validation": evaluate_batches(model, *data.cases("validation", 512), progress=verbose > 0),
         "test": evaluate_batches(model, *data.cases("test", 512), progress=verbose > 0),
         "validation_history": stopper.state["history"],

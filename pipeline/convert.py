@@ -9,23 +9,17 @@ modification times) stays the same and a re-run is served from the cache.
 
 from __future__ import annotations
 
-import csv
 import glob
 import io
 import os
 from typing import Dict, List, Tuple
 
-from fame_tf.data import DataError, read_dataset
-
-HEADER = ("user_id", "item_id", "timestamp")
+from fame_tf.data import INTERACTION_COLUMNS, DataError, read_dataset, write_interactions
 
 
 def sequences_to_csv(sequences: Dict[str, List[str]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(HEADER)
-    for user, items in sequences.items():
-        writer.writerows((user, item, position) for position, item in enumerate(items))
+    write_interactions(out, sequences.items())
     return out.getvalue()
 
 
@@ -51,7 +45,7 @@ def prepare_input(data: str, work_dir: str) -> Tuple[str, str]:
     if os.path.isfile(data) and data.endswith(".csv"):
         return os.path.dirname(data), os.path.basename(data)
     if data.endswith(".tsv"):
-        raise DataError(f"{data}: the pipeline reads comma-separated CSV with the header {','.join(HEADER)}")
+        raise DataError(f"{data}: the pipeline reads comma-separated CSV with the header {','.join(INTERACTION_COLUMNS)}")
     sequences, report = read_dataset(data)
     name = os.path.splitext(os.path.basename(data.rstrip("/")))[0]
     target = os.path.join(os.path.abspath(work_dir), name, "interactions.csv")

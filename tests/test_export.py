@@ -126,3 +126,15 @@ def test_export_version_refuses_to_overwrite_a_version():
     with pytest.raises(FileExistsError):
         export_version(model, vocabulary, exported_base(), version=1)
     assert sorted(os.listdir(exported_base())) == ["1"]  # nothing half-written left behind
+
+
+def test_a_sampled_softmax_model_converts_to_its_keras3_twin():
+    from fame_tf import keras3
+
+    model = FameModel(CONFIG.replace(objective="sampled_softmax"))
+    model.build()
+    recommender = FameRecommender(model, [str(i) for i in range(1, CONFIG.num_items + 1)], k=5)
+    history = tf.constant([["3", "4"], ["", "9"]])
+    twin, expected = keras3.convert(recommender)(history), recommender(history)
+    np.testing.assert_array_equal(twin["item_ids"].numpy(), expected["item_ids"].numpy())
+    np.testing.assert_allclose(twin["scores"].numpy(), expected["scores"].numpy(), rtol=1e-5, atol=1e-6)
