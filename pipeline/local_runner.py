@@ -85,7 +85,7 @@ def component_progress():
 
 
 def run_report(metadata_path: str) -> Dict:
-    """What the latest run recorded in ML Metadata: ``components`` {node: {state, seconds}} in run
+    """What the latest run recorded in ML Metadata: ``components`` {node: {state, seconds, started}} in run
     order, the leave-one-out split's ``users`` counts, the ``evaluation`` report,
     ``blessed``/``reason`` and ``pushed``/``pushed_to`` of the run's evaluator and pusher outputs."""
     store = metadata_store.MetadataStore(tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata_path))
@@ -97,6 +97,7 @@ def run_report(metadata_path: str) -> Dict:
         report["components"][node.split(".", 1)[-1]] = {
             "state": _STATES[execution.last_known_state],
             "seconds": (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000.0,
+            "started": execution.create_time_since_epoch / 1000.0,  # unix seconds
         }
     events = store.get_events_by_execution_ids([e.id for e in executions])
     outputs = store.get_artifacts_by_id([e.artifact_id for e in events if e.type == metadata_store_pb2.Event.OUTPUT])
