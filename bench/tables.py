@@ -6,6 +6,8 @@ measured files rather than numbers typed by hand.
     .venv/bin/python bench/tables.py serving
     .venv/bin/python bench/tables.py soak
     .venv/bin/python bench/tables.py pipeline
+    .venv/bin/python bench/tables.py large
+    .venv/bin/python bench/tables.py scale
 """
 
 from __future__ import annotations
@@ -152,6 +154,54 @@ def pipeline_table() -> str:
     return "\n".join(lines)
 
 
+def _timing(measured: dict) -> str:
+    return f"{measured['p50_ms']:.2f} / {measured['p99_ms']:.2f}"
+
+
+def large_catalogue_table() -> str:
+    result = _load("large_catalogue")
+    lines = [_row(["items", "full / sampled softmax step", "sampled step (s)", "test HR@10 before / after",
+                   "TF Serving export p50 / p99 (ms)", "brute-force index p50 / p99 (ms)",
+                   "ScaNN (default) recall@10", "ScaNN p50 / p99 (ms)", "ScaNN end to end p50 / p99 (ms)"]),
+             _row(["---"] * 9)]
+    for size, phases in sorted(result.items(), key=lambda kv: int(kv[0])):
+        train, measured = phases.get("train"), phases.get("measure")
+        if not train or not measured:
+            continue
+        scann = next(row for row in measured["scann"] if row["default"])
+        lines.append(_row([
+            f"{int(size):,}", f"{train['full_over_sampled_step']:.1f}x",
+            f"{train['step_seconds_side_by_side']['sampled_softmax']:.3f}",
+            f"{train['test_seen_kept_before_training']['hr@10']:.4f} / {train['test_seen_kept_after_training']['hr@10']:.4f}",
+            _timing(measured["tf_serving_export_in_process"]), _timing(measured["brute_force_index"]),
+            f"{scann['recall@10']:.3f}", _timing(scann), _timing(measured["scann_default_end_to_end"])]))
+    return "\n".join(lines)
+
+
+def scale_table() -> str:
+    result = _load("scale")
+    sizes = sorted(result["sizes"].values(), key=lambda s: s["interactions"])
+    lines = [_row(["component", *(f"{s['factor']}x: s / peak MiB" for s in sizes), "s per 1M interactions",
+                   "ML-20M estimate (s)"]), _row(["---"] * (len(sizes) + 3))]
+    fit = result.get("extrapolation_to_ml20m", {})
+    for name in sizes[0]["components"]:
+        cells = []
+        for s in sizes:
+            node = s["components"][name]
+            peak = f"{node['peak_rss_mib']:.0f}" if node["peak_rss_mib"] is not None else "–"
+            cells.append(f"{node['seconds']:.1f} / {peak}")
+        line = fit.get(name, {})
+        lines.append(_row([name, *cells, f"{line.get('seconds_per_million_interactions', 0):.1f}",
+                           f"{line.get('ml20m_seconds', 0):.0f}"]))
+    whole = fit.get("whole command", {})
+    lines.append(_row(["**whole command**", *(f"**{s['command_seconds']:.0f} / {s['peak_rss_mib']:.0f}**" for s in sizes),
+                       f"{whole.get('seconds_per_million_interactions', 0):.1f}", f"{whole.get('ml20m_seconds', 0):.0f}"]))
+    lines.append("")
+    lines.append("Sizes: " + "; ".join(f"{s['factor']}x = {s['users']:,} users, {s['interactions']:,} interactions"
+                                       for s in sizes) + f"; {sizes[0]['items']:,} items, {sizes[0]['training_steps']} training steps.")
+    return "\n".join(lines)
+
+
 @click.group()
 def main():
     """Result tables for the README."""
@@ -187,6 +237,18 @@ def soak():
 def pipeline():
     """Component times and outcome of bench/results/pipeline_beauty.json."""
     click.echo(pipeline_table())
+
+
+@main.command()
+def large():
+    """Large-catalogue training, serving and index table of bench/results/large_catalogue.json."""
+    click.echo(large_catalogue_table())
+
+
+@main.command()
+def scale():
+    """Per-component time and memory against data size from bench/results/scale.json."""
+    click.echo(scale_table())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,92 @@
+"""Do FAME's parts matter in a trained model? Validation and test NDCG@10 after knocking one out.
+
+For each finished FAME run, the trained weights are edited and the model ranked again (no training):
+  router uniform     the routers' kernels set to 0, so each head averages its experts equally;
+  experts identical  every expert's query projection set to the first expert's (one expert per head);
+  gate uniform       the gate's kernel and bias set to 0, so every head weighs 1/H.
+A part whose knock-out changes nothing carries no information the model uses. Prints and merges
+the metrics (both ranking protocols) into bench/results/knockouts.json.
+
+    .venv/bin/python bench/knockouts.py bench/work/tune/beauty/trial_1/fame
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+from train_run import measure_runs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULT = os.path.join(ROOT, "bench", "results", "knockouts.json")
+
+
+def _router_uniform(model):
+    attention = model.blocks[-1].attention
+    if model.config.num_experts < 2:
+        return False
+    attention.router_kernel.assign(attention.router_kernel * 0)
+    return True
+
+
+def _experts_identical(model):
+    attention = model.blocks[-1].attention
+    if model.config.num_experts < 2:
+        return False
+    kernel, bias = attention.query_kernel.numpy(), attention.query_bias.numpy()
+    kernel[:, :, 1:] = kernel[:, :, :1]  # [d, H, N, e]
+    bias[:, 1:] = bias[:, :1]  # [H, N, e]
+    attention.query_kernel.assign(kernel)
+    attention.query_bias.assign(bias)
+    return True
+
+
+def _gate_uniform(model):
+    if model.config.gate != "learned":
+        return False
+    for weight in model.gate.dense.weights:
+        weight.assign(weight * 0)
+    return True
+
+
+KNOCKOUTS = {"router uniform": _router_uniform, "experts identical": _experts_identical, "gate uniform": _gate_uniform}
+
+
+def measure(run_dir: str) -> dict:
+    from fame_tf import runs
+    from fame_tf.data import load_split
+    from fame_tf.metrics import evaluate
+
+    with open(os.path.join(run_dir, "metrics.json")) as handle:
+        metrics = json.load(handle)
+    config = metrics["config"]
+    if config["variant"] != "fame":
+        raise click.ClickException(f"{run_dir} is a {config['variant']} run: knock-outs need FAME")
+    source = os.path.join(ROOT, metrics["data"]["source"])  # relative to the repository, as the benchmarks run
+    split = load_split(source, config["max_len"])
+
+    def ndcg(model):
+        out = {}
+        for part, arrays in (("validation", (split.valid_history, split.valid_targets, split.valid_seen)),
+                             ("test", (split.test_history, split.test_targets, split.test_seen))):
+            measured = evaluate(model, *arrays, ks=(10,))
+            out[part] = {"seen_kept": measured["ndcg@10"], "seen_excluded": measured["seen_excluded"]["ndcg@10"]}
+        return out
+
+    result = {"heads": config["num_heads"], "experts": config["num_experts"], "trained": ndcg(runs.load(run_dir)[0])}
+    for name, knock_out in KNOCKOUTS.items():
+        model = runs.load(run_dir)[0]
+        if knock_out(model):
+            result[name] = ndcg(model)
+    return result
+
+
+@click.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+def main(run_dirs):
+    measure_runs(run_dirs, measure, RESULT, ROOT)
+
+
+if __name__ == "__main__":
+    main()
