@@ -133,11 +133,10 @@ def measure_phase(size: int, users: int) -> dict:
     result = {"brute_force_index": latencies(exact, single), "scann": []}
     print("brute force", result["brute_force_index"], flush=True)
     defaults = scann_options(size)
-    grid = sorted({(f, r) for f, r in SCANN_GRID} | {(defaults["num_leaves_to_search"] / defaults["num_leaves"],
-                                                       defaults["num_reordering_candidates"])})
-    for fraction, reorder in grid:
-        settings = {"num_leaves": defaults["num_leaves"],
-                    "num_leaves_to_search": max(1, round(defaults["num_leaves"] * fraction)),
+    searched = sorted({(max(1, round(defaults["num_leaves"] * fraction)), reorder) for fraction, reorder in SCANN_GRID}
+                      | {(defaults["num_leaves_to_search"], defaults["num_reordering_candidates"])})
+    for leaves_to_search, reorder in searched:
+        settings = {"num_leaves": defaults["num_leaves"], "num_leaves_to_search": leaves_to_search,
                     "num_reordering_candidates": reorder}
         begin = time.time()
         index = candidate_index(candidates, ids, kind="scann", k=K, **settings)
