@@ -64,6 +64,7 @@ class FameConfig:
     item_projection: str = "learned"
     head_residual: str = "slice"
     logit_scale: str = "none"
+    expert_init_std: float = 0.02  # init std of FAME's expert query projections (every other weight: 0.02)
     training_scheme: str = "prefix"
     length_buckets: bool = True
     learning_rate: float = 1e-3
@@ -118,6 +119,9 @@ class FameConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigError(f"{name}={value!r} is not allowed; it must be an integer >= {low}")
+        if isinstance(self.expert_init_std, bool) or not isinstance(self.expert_init_std, (int, float)) \
+                or self.expert_init_std <= 0:
+            raise ConfigError(f"expert_init_std={self.expert_init_std!r} is not allowed; it must be > 0")
         for name in ("dropout", "attention_dropout"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:

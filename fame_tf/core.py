@@ -47,8 +47,8 @@ class KerasPart:
     keras_module = None
     parts = None
 
-    def _normal(self):
-        return self.keras_module.initializers.TruncatedNormal(stddev=0.02)
+    def _normal(self, stddev=0.02):
+        return self.keras_module.initializers.TruncatedNormal(stddev=stddev)
 
 
 class ItemPositionEmbeddingMixin(KerasPart):
@@ -100,12 +100,13 @@ class ExpertAttentionMixin(KerasPart):
     Returns ``(output, router_weights [B, T, H, N])``.
     """
 
-    def __init__(self, num_heads, num_experts=1, dropout=0.0, output_mode="concat", **kwargs):
+    def __init__(self, num_heads, num_experts=1, dropout=0.0, output_mode="concat", query_init_std=0.02, **kwargs):
         super().__init__(**kwargs)
         if output_mode not in ("concat", "heads"):
             raise ValueError(f"output_mode={output_mode!r}; choose 'concat' or 'heads'")
         self.num_heads = num_heads
         self.num_experts = num_experts
+        self.query_init_std = query_init_std
         self.dropout = dropout
         self.output_mode = output_mode
         self.drop = self.keras_module.layers.Dropout(dropout)
@@ -115,7 +116,8 @@ class ExpertAttentionMixin(KerasPart):
         h, n = self.num_heads, self.num_experts
         e = d // h
         self.head_size = e
-        self.query_kernel = self.add_weight(name="query_kernel", shape=(d, h, n, e), initializer=self._normal())
+        self.query_kernel = self.add_weight(name="query_kernel", shape=(d, h, n, e),
+                                            initializer=self._normal(self.query_init_std))
         self.query_bias = self.add_weight(name="query_bias", shape=(h, n, e), initializer="zeros")
         self.key_kernel = self.add_weight(name="key_kernel", shape=(d, h, e), initializer=self._normal())
         self.key_bias = self.add_weight(name="key_bias", shape=(h, e), initializer="zeros")
@@ -168,6 +170,7 @@ class ExpertAttentionMixin(KerasPart):
             "num_experts": self.num_experts,
             "dropout": self.dropout,
             "output_mode": self.output_mode,
+            "query_init_std": self.query_init_std,
         }
 
 
@@ -230,6 +233,7 @@ class TransformerBlockMixin(KerasPart):
         head_residual="slice",
         ffn_inner_dropout=True,
         norm_first=False,
+        query_init_std=0.02,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -243,11 +247,13 @@ class TransformerBlockMixin(KerasPart):
         self.head_residual = head_residual
         self.ffn_inner_dropout = ffn_inner_dropout
         self.norm_first = norm_first
+        self.query_init_std = query_init_std
         self.attention = self.parts.ExpertAttention(
             num_heads,
             num_experts,
             attention_dropout,
             output_mode="heads" if facet_heads else "concat",
+            query_init_std=query_init_std,
             name="attention",
         )
         self.drop = self.keras_module.layers.Dropout(dropout)
@@ -294,6 +300,7 @@ class TransformerBlockMixin(KerasPart):
             "head_residual": self.head_residual,
             "ffn_inner_dropout": self.ffn_inner_dropout,
             "norm_first": self.norm_first,
+            "query_init_std": self.query_init_std,
         }
 
 
@@ -380,6 +387,7 @@ class EncoderMixin(KerasPart):
                 dropout=config.dropout,
                 attention_dropout=config.attention_dropout,
                 head_residual=config.head_residual,
+                query_init_std=config.expert_init_std if last and self.is_facet else 0.02,
                 name=f"block_{i}",
             )
             for i in range(config.num_layers)

@@ -186,3 +186,13 @@ def test_trim_padding_keeps_the_longest_history_or_the_smallest_width_that_fits(
     widened = trim_padding(features, [4, 8, 12])
     assert widened["inputs"].shape == (2, 8) and widened["targets"].shape == (2,)
     np.testing.assert_array_equal(widened["inputs"].numpy(), inputs[:, -8:])
+
+
+def test_expert_init_std_sets_only_the_facet_layers_expert_queries(tiny_config):
+    config = tiny_config.replace(hidden_size=32, num_heads=2, num_experts=4, num_layers=2, expert_init_std=0.5)
+    model = FameModel(config)
+    model.build()
+    last, first = model.blocks[-1].attention, model.blocks[0].attention
+    assert 0.3 < np.std(last.query_kernel.numpy()) < 0.5  # a truncated normal's std is 0.88 of its scale
+    assert np.std(first.query_kernel.numpy()) < 0.02 and np.std(last.key_kernel.numpy()) < 0.02
+    assert FameModel.from_config(model.get_config()).config.expert_init_std == 0.5
