@@ -4,9 +4,10 @@ Each size is fame_tf.synthetic data (Zipf item popularity with Beauty's exponent
 lengths, Beauty's 12,101 items) written as interaction CSV and run through
 `fame-tf pipeline run` with the Beam DirectRunner in multi-processing mode (2 workers) and the
 Trainer capped at a fixed number of steps (its cost is then evaluation and I/O, which grow with the
-users; the training steps do not). A sampler reads the resident memory of the command's whole
-process tree (driver and Beam workers) every half second; each component's peak is the highest
-sample while it ran (start and end times from ML Metadata). Writes bench/results/scale.json after
+users; the training steps do not). A sampler reads the resident memory of the command's process
+(the driver: LocalDagRunner, the Beam runner's own work, the Trainer) and of its descendants (the
+Beam workers) every half second; each component's peaks are the highest samples while it ran
+(start and end times from ML Metadata). Writes bench/results/scale.json after
 every size (a finished size is not run again), then draws time and memory against interactions
 (bench/results/plots/scale_*.png) and extrapolates each component's time linearly to ML-20M's
 20,000,263 interactions.
@@ -47,7 +48,7 @@ def beauty_lengths():
 
 
 class MemorySampler(threading.Thread):
-    """Samples (unix time, MiB) of a process and all its descendants until stopped."""
+    """Samples (unix time, MiB of a process, MiB of all its descendants) until stopped."""
 
     def __init__(self, pid: int, every: float = 0.5):
         super().__init__(daemon=True)
@@ -55,16 +56,17 @@ class MemorySampler(threading.Thread):
 
     def run(self):
         while not self.stopped.is_set():
-            total = 0
+            workers = 0
             try:
-                for process in [self.root] + self.root.children(recursive=True):
+                driver = self.root.memory_info().rss
+                for process in self.root.children(recursive=True):
                     try:
-                        total += process.memory_info().rss
+                        workers += process.memory_info().rss
                     except psutil.Error:  # a worker that just exited
                         pass
             except psutil.Error:  # the command has finished
                 break
-            self.samples.append((time.time(), total / 2**20))
+            self.samples.append((time.time(), driver / 2**20, workers / 2**20))
             self.stopped.wait(self.every)
 
 
@@ -92,11 +94,14 @@ def run_size(factor: int, steps: int) -> dict:
     report = run_report(paths(output)["metadata"])
     components = {}
     for name, node in report["components"].items():
-        during = [mib for t, mib in sampler.samples if node["started"] <= t <= node["started"] + node["seconds"]]
-        components[name] = {"seconds": node["seconds"], "peak_rss_mib": max(during) if during else None}
+        during = [(d, w) for t, d, w in sampler.samples if node["started"] <= t <= node["started"] + node["seconds"]]
+        components[name] = {"seconds": node["seconds"],
+                             "peak_rss_mib": max(d + w for d, w in during) if during else None,
+                             "peak_driver_mib": max(d for d, _ in during) if during else None,
+                             "peak_workers_mib": max(w for _, w in during) if during else None}
     return {"factor": factor, **counts, "items": BEAUTY_ITEMS, "training_steps": steps,
             "command": " ".join(["fame-tf"] + command[1:]), "command_seconds": seconds,
-            "peak_rss_mib": max(mib for _, mib in sampler.samples), "components": components,
+            "peak_rss_mib": max(d + w for _, d, w in sampler.samples), "components": components,
             "evaluation": report.get("evaluation"), "blessed": report.get("blessed"),
             "machine": {"cpus": os.cpu_count(), "load_average_at_end": list(os.getloadavg())}}
 
@@ -116,8 +121,13 @@ def extrapolate(sizes) -> dict:
     return out
 
 
+def timed_components(sizes) -> list:
+    """Components that took at least a second at some size (the others are bookkeeping)."""
+    return [name for name in sizes[0]["components"] if max(s["components"][name]["seconds"] for s in sizes) >= 1]
+
+
 def draw(sizes) -> None:
-    names = list(sizes[0]["components"])
+    names = timed_components(sizes)
     millions = [s["interactions"] / 1e6 for s in sizes]
     seconds = {n: {x: s["components"][n]["seconds"] for x, s in zip(millions, sizes)} for n in names}
     memory = {n: {x: s["components"][n]["peak_rss_mib"] for x, s in zip(millions, sizes)

@@ -181,14 +181,17 @@ def large_catalogue_table() -> str:
 def scale_table() -> str:
     result = _load("scale")
     sizes = sorted(result["sizes"].values(), key=lambda s: s["interactions"])
-    lines = [_row(["component", *(f"{s['factor']}x: s / peak MiB" for s in sizes), "s per 1M interactions",
+    lines = [_row(["component", *(f"{s['factor']}x: s / peak MiB (driver + workers)" for s in sizes), "s per 1M interactions",
                    "ML-20M estimate (s)"]), _row(["---"] * (len(sizes) + 3))]
     fit = result.get("extrapolation_to_ml20m", {})
-    for name in sizes[0]["components"]:
+    quick = [n for n in sizes[0]["components"] if max(s["components"][n]["seconds"] for s in sizes) < 1]
+    for name in (n for n in sizes[0]["components"] if n not in quick):
         cells = []
         for s in sizes:
             node = s["components"][name]
             peak = f"{node['peak_rss_mib']:.0f}" if node["peak_rss_mib"] is not None else "–"
+            if node.get("peak_driver_mib") is not None:
+                peak += f" ({node['peak_driver_mib']:.0f} + {node['peak_workers_mib']:.0f})"
             cells.append(f"{node['seconds']:.1f} / {peak}")
         line = fit.get(name, {})
         lines.append(_row([name, *cells, f"{line.get('seconds_per_million_interactions', 0):.1f}",
@@ -198,7 +201,8 @@ def scale_table() -> str:
                        f"{whole.get('seconds_per_million_interactions', 0):.1f}", f"{whole.get('ml20m_seconds', 0):.0f}"]))
     lines.append("")
     lines.append("Sizes: " + "; ".join(f"{s['factor']}x = {s['users']:,} users, {s['interactions']:,} interactions"
-                                       for s in sizes) + f"; {sizes[0]['items']:,} items, {sizes[0]['training_steps']} training steps.")
+                                       for s in sizes) + f"; {sizes[0]['items']:,} items, {sizes[0]['training_steps']} training steps. "
+                 f"Under a second at every size: {', '.join(quick)}.")
     return "\n".join(lines)
 
 
