@@ -33,7 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def one_process(examples, model_dir: str) -> dict:
-    records = [r.numpy() for r in tf.data.TFRecordDataset(split_files(examples, EVAL), compression_type="GZIP")]
+    records = [r.numpy() for r in tf.data.TFRecordDataset(tf.io.gfile.glob(split_files(examples, EVAL)), compression_type="GZIP")]
     serve = tf.saved_model.load(model_dir).signatures["serving_default"]
     ranks = []
     for start in range(0, len(records), BATCH):
