@@ -9,11 +9,10 @@ the gate and of the routers; prints them and merges them into bench/results/face
 
 from __future__ import annotations
 
-import json
 import os
 
 import click
-from train_run import measure_runs
+from train_run import finished_run, measure_runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULT = os.path.join(ROOT, "bench", "results", "facet_weights.json")
@@ -21,17 +20,11 @@ RESULT = os.path.join(ROOT, "bench", "results", "facet_weights.json")
 
 def measure(run_dir: str, users: int, batch_size: int = 500) -> dict:
     from fame_tf import explain, runs
-    from fame_tf.data import load_split
 
-    metrics_path = os.path.join(run_dir, "metrics.json")
-    if not os.path.exists(metrics_path):
-        raise click.ClickException(f"{run_dir} has no metrics.json: the run has not finished")
-    with open(metrics_path) as handle:
-        metrics = json.load(handle)
+    metrics, split = finished_run(run_dir, ROOT)
     config = metrics["config"]
     model, _ = runs.load(run_dir)
-    source = os.path.join(ROOT, metrics["data"]["source"])  # relative to the repository, as reproduce.py runs
-    history = load_split(source, config["max_len"]).test_history[:users]
+    history = split.test_history[:users]
     try:
         weights = explain.facet_weights(model, history, batch_size)
     except ValueError as error:  # not a FAME run

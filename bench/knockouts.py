@@ -12,11 +12,10 @@ the metrics (both ranking protocols) into bench/results/knockouts.json.
 
 from __future__ import annotations
 
-import json
 import os
 
 import click
-from train_run import measure_runs
+from train_run import finished_run, measure_runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULT = os.path.join(ROOT, "bench", "results", "knockouts.json")
@@ -55,16 +54,12 @@ KNOCKOUTS = {"router uniform": _router_uniform, "experts identical": _experts_id
 
 def measure(run_dir: str) -> dict:
     from fame_tf import runs
-    from fame_tf.data import load_split
     from fame_tf.metrics import evaluate
 
-    with open(os.path.join(run_dir, "metrics.json")) as handle:
-        metrics = json.load(handle)
+    metrics, split = finished_run(run_dir, ROOT)
     config = metrics["config"]
     if config["variant"] != "fame":
         raise click.ClickException(f"{run_dir} is a {config['variant']} run: knock-outs need FAME")
-    source = os.path.join(ROOT, metrics["data"]["source"])  # relative to the repository, as the benchmarks run
-    split = load_split(source, config["max_len"])
 
     def ndcg(model):
         out = {}

@@ -9,11 +9,10 @@ lower, not one that finds new items better. Also split by whether the target its
 
 from __future__ import annotations
 
-import json
 import os
 
 import click
-from train_run import measure_runs
+from train_run import finished_run, measure_runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULT = os.path.join(ROOT, "bench", "results", "seen_items.json")
@@ -21,13 +20,10 @@ RESULT = os.path.join(ROOT, "bench", "results", "seen_items.json")
 
 def measure(run_dir: str, batch_size: int = 512) -> dict:
     from fame_tf import runs
-    from fame_tf.data import load_split
     from fame_tf.metrics import array_batches, batch_ranks, metrics_from_ranks
 
-    with open(os.path.join(run_dir, "metrics.json")) as handle:
-        metrics = json.load(handle)
+    metrics, split = finished_run(run_dir, ROOT)
     model, _ = runs.load(run_dir)
-    split = load_split(os.path.join(ROOT, metrics["data"]["source"]), metrics["config"]["max_len"])
     kept, excluded = batch_ranks(model, array_batches(split.test_history, split.test_targets, split.test_seen,
                                                       batch_size))
     repeat = (split.test_seen == split.test_targets[:, None]).any(axis=1)

@@ -1,6 +1,7 @@
 """Benchmark runs: one `fame-tf train` run in its own process (so its peak memory is its own):
 trained, resumed from its directory if it was interrupted, or only read back if it has finished;
-and measurements of finished run directories merged into one results file."""
+a finished run's metrics and data; and measurements of finished run directories merged into one
+results file."""
 
 import json
 import os
@@ -36,3 +37,16 @@ def measure_runs(runs, measure, result_path: str, root: str) -> None:
         print(key, json.dumps(results[key]), flush=True)
         with open(result_path, "w") as handle:
             json.dump(results, handle, indent=2)
+
+
+def finished_run(run_dir: str, root: str):
+    """(metrics.json, leave-one-out split of the run's data) of a finished run; the data path in
+    its metrics is relative to the repository ``root``, where the benchmarks run."""
+    from fame_tf.data import load_split
+
+    metrics_path = os.path.join(run_dir, "metrics.json")
+    if not os.path.exists(metrics_path):
+        raise SystemExit(f"{run_dir} has no metrics.json: the run has not finished")
+    with open(metrics_path) as handle:
+        metrics = json.load(handle)
+    return metrics, load_split(os.path.join(root, metrics["data"]["source"]), metrics["config"]["max_len"])
