@@ -7,6 +7,7 @@ validation-selected model under both ranking protocols (seen items kept; seen it
 training time and time to the best epoch, epochs, throughput, peak memory, and mean/std per variant.
 
     .venv/bin/python bench/reproduce.py --data data/beauty --variants sasrec,fame --seeds 0,1,2
+    .venv/bin/python bench/reproduce.py --data data/sports --tuned beauty --tag tuned   # the search's winners
 """
 
 from __future__ import annotations
@@ -66,6 +67,21 @@ def _summarise(runs):
     return out
 
 
+def tuned_options(name: str) -> dict:
+    """`fame-tf train` options of the best trial of each variant in bench/results/tune-<name>.json
+    (the search's own epoch budget and patience included)."""
+    from tune import train_options
+
+    path = os.path.join(ROOT, "bench", "results", f"tune-{name}.json")
+    with open(path) as handle:
+        search = json.load(handle)
+    missing = [v for v in ("sasrec", "fame") if v not in search["best"]]
+    if missing:
+        raise click.ClickException(f"{path} has no finished trial of {missing}")
+    budget = ["--epochs", str(search["budget"]["max_epochs"]), "--patience", str(search["budget"]["patience"])]
+    return {variant: budget + train_options(search["best"][variant]["values"], variant) for variant in ("sasrec", "fame")}
+
+
 def _recorded(result_path):
     if not os.path.exists(result_path):
         return {}
@@ -79,8 +95,11 @@ def _recorded(result_path):
 @click.option("--seeds", default="0,1,2", show_default=True)
 @click.option("--extra", default="", help="Extra `fame-tf train` options for every run, e.g. '--epochs 50'.")
 @click.option("--tag", default="", help="Suffix of the work and result names, to keep settings apart.")
-def main(data, variants, seeds, extra, tag):
+@click.option("--tuned", default="", help="Take each variant's settings from the best trial of "
+              "bench/results/tune-<TUNED>.json (e.g. beauty); FAME's ablations start from FAME's best.")
+def main(data, variants, seeds, extra, tag, tuned):
     name = os.path.basename(os.path.normpath(data)) + (f"-{tag}" if tag else "")
+    settings = tuned_options(tuned) if tuned else {}
     result_path = os.path.join(ROOT, "bench", "results", f"{name}.json")
     done = _recorded(result_path)  # runs of earlier invocations (the work directories are not committed)
     for seed in [int(s) for s in seeds.split(",")]:
@@ -88,7 +107,8 @@ def main(data, variants, seeds, extra, tag):
             if (variant, seed) in done:
                 continue
             out = os.path.join(ROOT, "bench", "work", name, f"{variant}-seed{seed}")
-            metrics = train(data, out, ["--seed", str(seed), *VARIANTS[variant], *extra.split()])
+            base = settings.get("sasrec" if variant == "sasrec" else "fame", [])
+            metrics = train(data, out, [*base, "--seed", str(seed), *VARIANTS[variant], *extra.split()])
             epochs = len(metrics["validation_history"])
             if metrics.get("train_seconds"):  # every run of a resumed training
                 seconds, timed_epochs = metrics["train_seconds"], epochs
@@ -107,7 +127,8 @@ def main(data, variants, seeds, extra, tag):
             # Merged into the file as it is now: another invocation may have added runs meanwhile.
             runs = {**_recorded(result_path), (variant, seed): run}.values()
             runs = sorted(runs, key=lambda r: (list(VARIANTS).index(r["variant"]), r["seed"]))
-            result = {"data": data, "extra": extra, "machine": _machine(), "summary": _summarise(runs), "runs": runs}
+            result = {"data": data, "extra": extra, "tuned": tuned, "tuned_options": settings, "machine": _machine(),
+                      "summary": _summarise(runs), "runs": runs}
             os.makedirs(os.path.dirname(result_path), exist_ok=True)
             with open(result_path, "w") as handle:
                 json.dump(result, handle, indent=2)
