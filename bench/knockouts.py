@@ -4,7 +4,8 @@ For each finished FAME run, the trained weights are edited and the model ranked 
   router uniform     the routers' kernels set to 0, so each head averages its experts equally;
   experts identical  every expert's query projection set to the first expert's (one expert per head);
   gate uniform       the gate's kernel and bias set to 0, so every head weighs 1/H.
-A part whose knock-out changes nothing carries no information the model uses. Prints and merges
+A part whose knock-out changes nothing carries no information the model uses. Also the cosine
+similarity of each head's experts' query projections (1: copies). Prints and merges
 the metrics (both ranking protocols) into bench/results/knockouts.json.
 
     .venv/bin/python bench/knockouts.py bench/work/tune/beauty/trial_1/fame
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 
 import click
+import numpy as np
 from train_run import finished_run, measure_runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -49,6 +51,18 @@ def _gate_uniform(model):
     return True
 
 
+def expert_cosines(model):
+    """Per head, the mean cosine similarity of its experts' query projections (flattened), pairwise."""
+    kernel = model.blocks[-1].attention.query_kernel.numpy()  # [d, H, N, e]
+    out = []
+    for head in range(kernel.shape[1]):
+        flat = kernel[:, head].transpose(1, 0, 2).reshape(kernel.shape[2], -1)  # [N, d * e]
+        unit = flat / np.linalg.norm(flat, axis=1, keepdims=True)
+        pairs = [unit[i] @ unit[j] for i in range(len(unit)) for j in range(i + 1, len(unit))]
+        out.append(round(float(np.mean(pairs)), 4) if pairs else None)
+    return out
+
+
 KNOCKOUTS = {"router uniform": _router_uniform, "experts identical": _experts_identical, "gate uniform": _gate_uniform}
 
 
@@ -69,7 +83,9 @@ def measure(run_dir: str) -> dict:
             out[part] = {"seen_kept": measured["ndcg@10"], "seen_excluded": measured["seen_excluded"]["ndcg@10"]}
         return out
 
-    result = {"heads": config["num_heads"], "experts": config["num_experts"], "trained": ndcg(runs.load(run_dir)[0])}
+    trained = runs.load(run_dir)[0]
+    result = {"heads": config["num_heads"], "experts": config["num_experts"], "trained": ndcg(trained),
+              "expert_query_cosine_per_head": expert_cosines(trained)}
     for name, knock_out in KNOCKOUTS.items():
         model = runs.load(run_dir)[0]
         if knock_out(model):

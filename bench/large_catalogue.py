@@ -29,6 +29,7 @@ import time
 
 import click
 import numpy as np
+from train_run import beauty_lengths
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULT = os.path.join(ROOT, "bench", "results", "large_catalogue.json")
@@ -41,18 +42,13 @@ LATENCY_REQUESTS = 300
 SCANN_GRID = ((0.01, 100), (0.02, 200), (0.05, 200), (0.05, 500), (0.1, 500), (0.2, 1000))
 
 
-def beauty_lengths():
-    with open(os.path.join(ROOT, "data", "beauty", "Beauty.txt")) as handle:
-        return [len(line.split()) - 1 for line in handle]
-
-
 def catalogue_split(size: int, users: int, seed: int = 0):
     """Leave-one-out split of synthetic users over the whole catalogue i1..i<size>."""
     from fame_tf.data import DataReport, Vocabulary, leave_one_out_parts, split_data
     from fame_tf.synthetic import synthetic_sequences
 
     vocab = Vocabulary([f"i{n}" for n in range(1, size + 1)])
-    parts = {u: leave_one_out_parts(s) for u, s in synthetic_sequences(users, size, beauty_lengths(), seed=seed)}
+    parts = {u: leave_one_out_parts(s) for u, s in synthetic_sequences(users, size, beauty_lengths(ROOT), seed=seed)}
     report = DataReport(source=f"synthetic, {users} users over {size} items", users=len(parts), items=size,
                         interactions=sum(len(p["test"]) for p in parts.values()))
     ids = {name: [vocab.lookup(p[name]) for p in parts.values()] for name in ("train", "eval", "test")}
@@ -70,6 +66,7 @@ def train_phase(size: int, users: int, steps: int, stages: int) -> dict:
     held_out = (split.test_history[:EVAL_USERS], split.test_targets[:EVAL_USERS], split.test_seen[:EVAL_USERS])
     before = evaluate(model, *held_out, ks=(K,))
     dataset = train_dataset(split, config).repeat()
+    steps = steps // stages * stages  # the steps actually run
     start = time.time()
     history = model.fit(dataset, epochs=stages, steps_per_epoch=steps // stages, verbose=2).history
     sampled_seconds = (time.time() - start) / steps
@@ -87,15 +84,15 @@ def train_phase(size: int, users: int, steps: int, stages: int) -> dict:
             candidate.fit(batches, epochs=1, verbose=0)
             if timed:
                 seconds[name].append((time.time() - begin) / 8)
-    medians = {name: min(values) for name, values in seconds.items()}
+    fastest = {name: min(values) for name, values in seconds.items()}
     return {
         "users": split.report.users, "interactions": split.report.interactions, "items": size,
         "items_with_training_interactions": int((split.item_counts()[1:] > 0).sum()),
         "config": config.to_dict(), "steps": steps, "batch_size": config.batch_size,
         "loss_per_stage": [round(v, 4) for v in history["loss"]],
         "seconds_per_step_in_training": sampled_seconds,
-        "step_seconds_side_by_side": medians,
-        "full_over_sampled_step": medians["full_softmax"] / medians["sampled_softmax"],
+        "step_seconds_side_by_side": fastest,
+        "full_over_sampled_step": fastest["full_softmax"] / fastest["sampled_softmax"],
         "test_seen_kept_before_training": {m: before[m] for m in (f"hr@{K}", f"ndcg@{K}")},
         "test_seen_kept_after_training": {m: after[m] for m in (f"hr@{K}", f"ndcg@{K}")},
         "held_out_users": len(held_out[1]),
@@ -120,9 +117,12 @@ def measure_phase(size: int, users: int) -> dict:
     from fame_tf.retrieval import candidate_index, recommender_index, scann_options
     from fame_tf.training import build_model
 
+    weights = os.path.join(WORK, str(size), "weights")
+    if not os.path.exists(weights + ".index"):
+        raise SystemExit(f"{size} items: no trained weights in {os.path.dirname(weights)}; run --phase train first")
     split = catalogue_split(size, users)
     model = build_model(FameConfig(num_items=size, objective="sampled_softmax"), split)
-    model.load_weights(os.path.join(WORK, str(size), "weights")).expect_partial()
+    model.load_weights(weights).expect_partial()
     histories, targets = split.test_history[:EVAL_USERS], split.test_targets[:EVAL_USERS]
     queries = np.concatenate([model(histories[i:i + 500], training=False)["query"].numpy()
                               for i in range(0, len(histories), 500)])
@@ -192,11 +192,17 @@ def main(phase, sizes, users, steps, stages, one):
     if one is not None:  # the child process of one phase and size
         result = train_phase(one, users, steps, stages) if phase == "train" else measure_phase(one, users)
         results = load()
-        results.setdefault(str(one), {})[phase] = result
+        # New weights make an earlier measurement stale: it is dropped with the training it measured.
+        results[str(one)] = {**({} if phase == "train" else results.get(str(one), {})), phase: result}
         save(results)
         return
     for size in [int(s) for s in sizes.split(",")]:
-        if phase in load().get(str(size), {}):
+        recorded = load().get(str(size), {})
+        trained = recorded.get("train", {})
+        if trained and (trained["users"] != users or trained["steps"] != steps // stages * stages):
+            raise SystemExit(f"{size} items are recorded with {trained['users']} users and {trained['steps']} steps: "
+                             f"pass those, or remove the entry from {RESULT}")
+        if phase in recorded:
             print(f"{size} items: {phase} already recorded", flush=True)
             continue
         subprocess.run([sys.executable, os.path.abspath(__file__), "--phase", phase, "--one", str(size),

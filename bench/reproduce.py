@@ -7,7 +7,7 @@ validation-selected model under both ranking protocols (seen items kept; seen it
 training time and time to the best epoch, epochs, throughput, peak memory, and mean/std per variant.
 
     .venv/bin/python bench/reproduce.py --data data/beauty --variants sasrec,fame --seeds 0,1,2
-    .venv/bin/python bench/reproduce.py --data data/sports --tuned beauty --tag tuned   # the search's winners
+    .venv/bin/python bench/reproduce.py --data data/sports --tuned beauty   # the search's winners: sports-tuned-beauty.json
 """
 
 from __future__ import annotations
@@ -67,19 +67,19 @@ def _summarise(runs):
     return out
 
 
-def tuned_options(name: str) -> dict:
-    """`fame-tf train` options of the best trial of each variant in bench/results/tune-<name>.json
-    (the search's own epoch budget and patience included)."""
+def tuned_options(name: str, variants=("sasrec", "fame")) -> dict:
+    """`fame-tf train` options of the best trial of each of ``variants`` in
+    bench/results/tune-<name>.json (the search's own epoch budget and patience included)."""
     from tune import train_options
 
     path = os.path.join(ROOT, "bench", "results", f"tune-{name}.json")
     with open(path) as handle:
         search = json.load(handle)
-    missing = [v for v in ("sasrec", "fame") if v not in search["best"]]
+    missing = [v for v in variants if v not in search["best"]]
     if missing:
         raise click.ClickException(f"{path} has no finished trial of {missing}")
     budget = ["--epochs", str(search["budget"]["max_epochs"]), "--patience", str(search["budget"]["patience"])]
-    return {variant: budget + train_options(search["best"][variant]["values"], variant) for variant in ("sasrec", "fame")}
+    return {variant: budget + train_options(search["best"][variant]["values"], variant) for variant in variants}
 
 
 def _recorded(result_path):
@@ -96,10 +96,13 @@ def _recorded(result_path):
 @click.option("--extra", default="", help="Extra `fame-tf train` options for every run, e.g. '--epochs 50'.")
 @click.option("--tag", default="", help="Suffix of the work and result names, to keep settings apart.")
 @click.option("--tuned", default="", help="Take each variant's settings from the best trial of "
-              "bench/results/tune-<TUNED>.json (e.g. beauty); FAME's ablations start from FAME's best.")
+              "bench/results/tune-<TUNED>.json (e.g. beauty); FAME's ablations start from FAME's best. "
+              "The tag defaults to tuned-<TUNED>, so tuned and untuned runs never share a results file.")
 def main(data, variants, seeds, extra, tag, tuned):
+    tag = tag or (f"tuned-{tuned}" if tuned else "")
     name = os.path.basename(os.path.normpath(data)) + (f"-{tag}" if tag else "")
-    settings = tuned_options(tuned) if tuned else {}
+    bases = {"sasrec" if v == "sasrec" else "fame" for v in variants.split(",")}
+    settings = tuned_options(tuned, sorted(bases)) if tuned else {}
     result_path = os.path.join(ROOT, "bench", "results", f"{name}.json")
     done = _recorded(result_path)  # runs of earlier invocations (the work directories are not committed)
     for seed in [int(s) for s in seeds.split(",")]:

@@ -33,6 +33,7 @@ import pipeline  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
 from fame_tf.plots import lines
 from fame_tf.synthetic import synthetic_sequences, write_synthetic
 from pipeline.local_runner import paths, run_report
+from train_run import beauty_lengths
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULT = os.path.join(ROOT, "bench", "results", "scale.json")
@@ -40,11 +41,6 @@ PLOTS = os.path.join(ROOT, "bench", "results", "plots")
 WORK = os.path.join(ROOT, "bench", "work", "scale")
 BEAUTY_USERS, BEAUTY_ITEMS = 22_363, 12_101
 ML20M_INTERACTIONS = 20_000_263
-
-
-def beauty_lengths():
-    with open(os.path.join(ROOT, "data", "beauty", "Beauty.txt")) as handle:
-        return [len(line.split()) - 1 for line in handle]
 
 
 class MemorySampler(threading.Thread):
@@ -75,7 +71,7 @@ def run_size(factor: int, steps: int) -> dict:
     data = os.path.join(work, "data")
     users = BEAUTY_USERS * factor
     counts = write_synthetic(os.path.join(data, "interactions.csv"),
-                             synthetic_sequences(users, BEAUTY_ITEMS, beauty_lengths(), seed=factor))
+                             synthetic_sequences(users, BEAUTY_ITEMS, beauty_lengths(ROOT), seed=factor))
     output = os.path.join(work, "run")
     shutil.rmtree(output, ignore_errors=True)
     command = [os.path.join(os.path.dirname(sys.executable), "fame-tf"), "pipeline", "run", "--data", data,
@@ -149,7 +145,11 @@ def main(factors, steps):
             results = json.load(handle)
     for factor in [int(f) for f in factors.split(",")]:
         key = f"x{factor}"
-        if key in results.get("sizes", {}):
+        recorded = results.get("sizes", {}).get(key)
+        if recorded and recorded["training_steps"] != steps:
+            raise SystemExit(f"{key} is recorded with {recorded['training_steps']} training steps, not {steps}: "
+                             f"use --steps {recorded['training_steps']} or remove {RESULT}")
+        if recorded:
             print(f"{key}: already recorded", flush=True)
             continue
         results.setdefault("sizes", {})[key] = run_size(factor, steps)

@@ -50,3 +50,9 @@ def finished_run(run_dir: str, root: str):
     with open(metrics_path) as handle:
         metrics = json.load(handle)
     return metrics, load_split(os.path.join(root, metrics["data"]["source"]), metrics["config"]["max_len"])
+
+
+def beauty_lengths(root: str):
+    """User lengths of the bundled Beauty data: the shape the synthetic benchmarks resample."""
+    with open(os.path.join(root, "data", "beauty", "Beauty.txt")) as handle:
+        return [len(line.split()) - 1 for line in handle]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from typing import Any, Dict
 
 VARIANTS = ("fame", "sasrec")
@@ -64,7 +65,7 @@ class FameConfig:
     item_projection: str = "learned"
     head_residual: str = "slice"
     logit_scale: str = "none"
-    expert_init_std: float = 0.02  # init std of FAME's expert query projections (every other weight: 0.02)
+    expert_init_std: float = 0.02  # scale of the truncated-normal start of FAME's last-layer query projections
     training_scheme: str = "prefix"
     length_buckets: bool = True
     learning_rate: float = 1e-3
@@ -120,7 +121,7 @@ class FameConfig:
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigError(f"{name}={value!r} is not allowed; it must be an integer >= {low}")
         if isinstance(self.expert_init_std, bool) or not isinstance(self.expert_init_std, (int, float)) \
-                or self.expert_init_std <= 0:
+                or not 0 < self.expert_init_std < math.inf:
             raise ConfigError(f"expert_init_std={self.expert_init_std!r} is not allowed; it must be > 0")
         for name in ("dropout", "attention_dropout"):
             value = getattr(self, name)

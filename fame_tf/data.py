@@ -117,7 +117,7 @@ def write_interactions(handle, sequences: Iterable[Tuple[str, Sequence[str]]]) -
     users = interactions = 0
     for user, items in sequences:
         writer.writerows((user, item, position) for position, item in enumerate(items))
-        users, interactions = users + 1, interactions + len(items)
+        users, interactions = users + bool(items), interactions + len(items)
     return users, interactions
 
 

@@ -29,9 +29,10 @@ INDEXES = ("brute_force", "scann")
 def scann_options(num_candidates: int) -> dict:
     """ScaNN settings for a catalogue size: about sqrt(n) partitions, 5% of them searched, the best
     few hundred quantised hits re-scored exactly. Chosen on recall@10 against brute force at 100k and
-    1M items (bench/large_catalogue.py)."""
-    leaves = max(1, min(num_candidates // 20, round(math.sqrt(num_candidates))))
-    return {"num_leaves": leaves, "num_leaves_to_search": max(1, math.ceil(leaves * 0.05)),
+    1M items (bench/large_catalogue.py). At least 2 partitions, at least 2 searched: ScaNN 1.3.2
+    returns one item repeated from a single partition."""
+    leaves = max(2, min(num_candidates // 20, round(math.sqrt(num_candidates))))
+    return {"num_leaves": leaves, "num_leaves_to_search": min(leaves, max(2, math.ceil(leaves * 0.05))),
             "num_reordering_candidates": 500}
 
 
@@ -42,16 +43,26 @@ def candidate_index(candidates, identifiers=None, kind: str = "scann", k: int = 
     to query vectors [B, d]; ``options`` override ``scann_options`` for ``kind="scann"``."""
     if kind not in INDEXES:
         raise ValueError(f"kind={kind!r} is not an index; choose one of {list(INDEXES)}")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be an integer >= 1, got {k!r}")
     candidates = tf.convert_to_tensor(candidates, tf.float32)
     count = int(candidates.shape[0])
+    if identifiers is not None and int(tf.shape(identifiers)[0]) != count:
+        raise ValueError(f"{int(tf.shape(identifiers)[0])} identifiers for {count} candidates")
     k = min(k, count)
     if kind == "brute_force":
         if options:
             raise ValueError(f"brute force takes no options, got {sorted(options)}")
         layer = tfrs.layers.factorized_top_k.BruteForce(query_model=query_model, k=k)
     else:
+        try:
+            import scann  # noqa: F401  (TFRS's own message would suggest a release that does not fit)
+        except ImportError as error:
+            raise ImportError("kind='scann' needs scann==1.3.2 (its last release for TensorFlow 2.16; Linux "
+                              "x86-64 wheels only); use kind='brute_force' elsewhere") from error
         settings = {**scann_options(count), **options}
-        settings["num_reordering_candidates"] = max(k, settings["num_reordering_candidates"] or 0) or None
+        if settings["num_reordering_candidates"] is not None:  # None: no exact re-scoring
+            settings["num_reordering_candidates"] = max(k, settings["num_reordering_candidates"])
         layer = tfrs.layers.factorized_top_k.ScaNN(query_model=query_model, k=k, **settings)
     return layer.index(candidates, identifiers)
 

@@ -26,7 +26,8 @@ def zipf_probabilities(num_items: int, exponent: float) -> np.ndarray:
 def synthetic_sequences(num_users: int, num_items: int, lengths: Sequence[int], exponent: float = 0.7,
                         follow: float = 0.5, seed: int = 0, chunk: int = 10_000) -> Iterator[Tuple[str, List[str]]]:
     """(user id, item ids oldest first) for ``num_users`` users over items ``i1``..``i<num_items>``;
-    ``lengths`` are the user lengths to resample (e.g. a real data set's)."""
+    ``lengths`` are the user lengths to resample (e.g. a real data set's). An item's successor is
+    drawn by popularity, so it can be the item itself. Bad arguments raise here, not when iterated."""
     if num_users < 1 or num_items < 2:
         raise ValueError(f"need at least 1 user and 2 items, got {num_users} users and {num_items} items")
     lengths = np.asarray(lengths, dtype=np.int64)
@@ -34,6 +35,12 @@ def synthetic_sequences(num_users: int, num_items: int, lengths: Sequence[int], 
         raise ValueError("lengths must be a non-empty list of positive user lengths")
     if not 0 <= follow <= 1:
         raise ValueError(f"follow must be in [0, 1], got {follow}")
+    if chunk < 1:
+        raise ValueError(f"chunk must be >= 1, got {chunk}")
+    return _generate(num_users, num_items, lengths, exponent, follow, seed, chunk)
+
+
+def _generate(num_users, num_items, lengths, exponent, follow, seed, chunk):
     gen = np.random.default_rng(seed)
     popularity = zipf_probabilities(num_items, exponent)
     rank_to_item = gen.permutation(num_items) + 1  # the most popular item is not item 1
@@ -56,7 +63,11 @@ def synthetic_sequences(num_users: int, num_items: int, lengths: Sequence[int], 
 def write_synthetic(path: str, sequences) -> dict:
     """Writes ``synthetic_sequences`` to ``path`` as interaction CSV; returns the counts."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path + ".tmp", "w", newline="", encoding="utf-8") as handle:
-        users, interactions = write_interactions(handle, sequences)
+    try:
+        with open(path + ".tmp", "w", newline="", encoding="utf-8") as handle:
+            users, interactions = write_interactions(handle, sequences)
+    except BaseException:
+        os.remove(path + ".tmp")
+        raise
     os.replace(path + ".tmp", path)
     return {"users": users, "interactions": interactions}

@@ -29,8 +29,9 @@ def test_brute_force_index_is_the_recommenders_top_k(loaded):
 
 
 def test_scann_index_returns_exact_scores_of_the_items_it_finds(loaded):
+    pytest.importorskip("scann")
     expected = loaded(HISTORIES)
-    scores, ids = recommender_index(loaded, kind="scann", k=5, num_leaves=2, num_leaves_to_search=2)(HISTORIES)
+    scores, ids = recommender_index(loaded, kind="scann", k=5)(HISTORIES)  # 30 items: one partition
     assert ids.shape == (4, 5)
     np.testing.assert_array_equal(ids.numpy(), expected["item_ids"].numpy()[:, :5])
     np.testing.assert_allclose(scores.numpy(), expected["scores"].numpy()[:, :5], rtol=1e-4, atol=1e-5)
@@ -38,6 +39,7 @@ def test_scann_index_returns_exact_scores_of_the_items_it_finds(loaded):
 
 def test_scann_default_settings_find_the_top_10_of_a_clustered_catalogue():
     # Trained item embeddings cluster (items bought together); isotropic noise would be the worst case.
+    pytest.importorskip("scann")
     gen = np.random.default_rng(0)
     centres = gen.normal(size=(300, 32))
     candidates = (centres[gen.integers(0, 300, 30_000)] + 0.3 * gen.normal(size=(30_000, 32))).astype(np.float32)
@@ -54,3 +56,7 @@ def test_mixture_fusion_and_unknown_index_are_refused():
         recommender_index(FameRecommender(model, [str(i) for i in range(1, 9)], k=3))
     with pytest.raises(ValueError, match="brute_force"):
         candidate_index(np.zeros((4, 2)), kind="annoy")
+    with pytest.raises(ValueError, match="k must be"):
+        candidate_index(np.zeros((4, 2)), kind="brute_force", k=0)
+    with pytest.raises(ValueError, match="3 identifiers for 4 candidates"):
+        candidate_index(np.zeros((4, 2)), tf.constant(["a", "b", "c"]), kind="brute_force")

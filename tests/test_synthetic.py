@@ -36,6 +36,8 @@ def test_written_csv_reads_back_in_order(tmp_path):
 
 def test_bad_arguments_are_clear_errors():
     with pytest.raises(ValueError, match="lengths"):
-        next(synthetic_sequences(5, 10, []))
+        synthetic_sequences(5, 10, [])
     with pytest.raises(ValueError, match="follow"):
-        next(synthetic_sequences(5, 10, [5], follow=2))
+        synthetic_sequences(5, 10, [5], follow=2)
+    with pytest.raises(ValueError, match="chunk"):
+        synthetic_sequences(5, 10, [5], chunk=0)
