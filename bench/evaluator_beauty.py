@@ -2,7 +2,8 @@
 
 Runs the pipeline evaluator's Beam job (`pipeline.evaluator.evaluate_models`, DirectRunner in
 multi-processing mode with 2 workers) over the run's validation users with its pushed model, and
-ranks the same users in this process through the same signature; prints both, their largest
+ranks the same users in this process through the same signature (`served_ranks`, the Beam job's
+own ranking, so what is compared is the job's reading, batching and combining of sums); prints both, their largest
 difference and both times, and writes bench/results/evaluator_beauty.json.
 
     .venv/bin/python bench/evaluator_beauty.py --run bench/work/pipeline-beauty
@@ -26,24 +27,20 @@ from tfx.types import artifact_utils, standard_artifacts
 
 from fame_tf import tf
 from fame_tf.metrics import DEFAULT_KS, metrics_from_ranks
-from pipeline.evaluator import BATCH, evaluate_models
-from pipeline.leave_one_out import EVAL, ITEMS, SPLITS, split_files
+from pipeline.evaluator import BATCH, evaluate_models, served_ranks
+from pipeline.leave_one_out import EVAL, SPLITS, split_files
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def one_process(examples, model_dir: str) -> dict:
-    records = [r.numpy() for r in tf.data.TFRecordDataset(tf.io.gfile.glob(split_files(examples, EVAL)), compression_type="GZIP")]
+    """The validation users ranked in batches in this process, their ranks pooled before any sum."""
+    records = [r.numpy() for r in tf.data.TFRecordDataset(tf.io.gfile.glob(split_files(examples, EVAL)),
+                                                          compression_type="GZIP")]
     serve = tf.saved_model.load(model_dir).signatures["serving_default"]
-    ranks = []
-    for start in range(0, len(records), BATCH):
-        sequences = tf.io.parse_example(tf.constant(records[start:start + BATCH]),
-                                        {ITEMS: tf.io.RaggedFeature(tf.string)})[ITEMS].to_list()
-        item_ids = serve(history=tf.ragged.constant([s[:-1] for s in sequences]).to_tensor(b""))["item_ids"].numpy()
-        hits = item_ids == np.array([s[-1] for s in sequences], dtype=object)[:, None]
-        ranks.append(np.where(hits.any(axis=1), hits.argmax(axis=1), item_ids.shape[1]))
-    metrics = metrics_from_ranks(np.concatenate(ranks), DEFAULT_KS)
-    metrics[f"mrr@{item_ids.shape[1]}"] = metrics.pop("mrr")
+    batches = [served_ranks(serve, records[start:start + BATCH]) for start in range(0, len(records), BATCH)]
+    metrics = metrics_from_ranks(np.concatenate([ranks for ranks, _ in batches]), DEFAULT_KS)
+    metrics[f"mrr@{batches[0][1]}"] = metrics.pop("mrr")
     return {"users": len(records), "metrics": metrics}
 
 

@@ -29,6 +29,7 @@ import time
 
 import click
 import numpy as np
+from serving_common import machine, percentiles
 from train_run import beauty_lengths
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -107,8 +108,7 @@ def latencies(call, inputs) -> dict:
         begin = time.perf_counter()
         call(item)
         seconds.append(time.perf_counter() - begin)
-    ms = np.asarray(seconds) * 1000
-    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)), "requests": len(ms)}
+    return percentiles(seconds)
 
 
 def measure_phase(size: int, users: int) -> dict:
@@ -162,7 +162,7 @@ def measure_phase(size: int, users: int) -> dict:
     result["brute_force_end_to_end"] = latencies(recommender_index(recommender, kind="brute_force"), requests)
     hits = np.mean([t in row for t, row in zip(targets, exact_ids)])
     result["brute_force_test_hr@10_check"] = float(hits)
-    result["machine"] = {"cpus": os.cpu_count(), "load_average_1_5_15": list(os.getloadavg())}
+    result["machine"] = machine()
     print({k: v for k, v in result.items() if k != "scann"}, flush=True)
     return result
 

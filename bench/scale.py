@@ -33,6 +33,7 @@ import pipeline  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
 from fame_tf.plots import lines
 from fame_tf.synthetic import synthetic_sequences, write_synthetic
 from pipeline.local_runner import paths, run_report
+from tables import timed_components
 from train_run import beauty_lengths
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -115,11 +116,6 @@ def extrapolate(sizes) -> dict:
     out["whole command"] = {"seconds_per_million_interactions": whole[0] * 1e6, "fixed_seconds": whole[1],
                             "ml20m_seconds": whole[1] + whole[0] * ML20M_INTERACTIONS}
     return out
-
-
-def timed_components(sizes) -> list:
-    """Components that took at least a second at some size (the others are bookkeeping)."""
-    return [name for name in sizes[0]["components"] if max(s["components"][name]["seconds"] for s in sizes) >= 1]
 
 
 def draw(sizes) -> None:

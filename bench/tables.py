@@ -180,14 +180,21 @@ def large_catalogue_table() -> str:
     return "\n".join(lines)
 
 
+def timed_components(sizes) -> list:
+    """Components of bench/scale.py's sizes that took at least a second at some size (the others
+    are bookkeeping)."""
+    return [name for name in sizes[0]["components"] if max(s["components"][name]["seconds"] for s in sizes) >= 1]
+
+
 def scale_table() -> str:
     result = _load("scale")
     sizes = sorted(result["sizes"].values(), key=lambda s: s["interactions"])
     lines = [_row(["component", *(f"{s['factor']}x: s / peak MiB (driver + workers)" for s in sizes), "s per 1M interactions",
                    "ML-20M estimate (s)"]), _row(["---"] * (len(sizes) + 3))]
     fit = result.get("extrapolation_to_ml20m", {})
-    quick = [n for n in sizes[0]["components"] if max(s["components"][n]["seconds"] for s in sizes) < 1]
-    for name in (n for n in sizes[0]["components"] if n not in quick):
+    timed = timed_components(sizes)
+    quick = [name for name in sizes[0]["components"] if name not in timed]
+    for name in timed:
         cells = []
         for s in sizes:
             node = s["components"][name]

@@ -40,6 +40,12 @@ def compact_history(ids: tf.Tensor, max_len: int) -> tf.Tensor:
     return tf.scatter_nd(indices, tf.boolean_mask(ids, keep), tf.stack([tf.shape(ids)[0], length]))
 
 
+# Weights a FameModel has for training only (the sampled softmax's log-Q table); ranking does not use
+# them, so an encoder built for serving (fame_tf.keras3) has none.
+SAMPLING_PROBABILITY = "sampling_probability"
+TRAINING_ONLY_WEIGHTS = (SAMPLING_PROBABILITY,)
+
+
 class KerasPart:
     """What the concrete classes set: ``keras_module`` (tf_keras or Keras 3) and ``parts`` (the
     module of the sibling concrete classes, for parts made of parts)."""

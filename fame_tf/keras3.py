@@ -70,9 +70,6 @@ class Recommender(_Keras3, core.RecommenderMixin, keras.Model):
         self.built = True
 
 
-TRAINING_ONLY = ("sampling_probability",)  # the sampled softmax's log-Q table: ranking does not use it
-
-
 def _name(variable) -> str:
     return variable.name.split("/")[-1].split(":")[0]
 
@@ -81,7 +78,7 @@ def convert(recommender) -> Recommender:
     """The Keras 3 twin of a tf_keras ``fame_tf.export.FameRecommender``, with its weights."""
     encoder = Encoder(recommender.model.config, name=recommender.model.name)
     twin = Recommender(encoder, recommender.vocabulary, recommender.k, name=recommender.name)
-    source = [w for w in recommender.model.weights if _name(w) not in TRAINING_ONLY]
+    source = [w for w in recommender.model.weights if _name(w) not in core.TRAINING_ONLY_WEIGHTS]
     target = encoder.weights
     if [(_name(w), tuple(w.shape)) for w in source] != [(w.name, tuple(w.shape)) for w in target]:
         raise ValueError("the Keras 3 encoder's weights do not line up with the tf_keras model's")

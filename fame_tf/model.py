@@ -39,7 +39,7 @@ class FameModel(core.EncoderMixin, tfrs.Model):
             )
             # Log-Q correction: the probability that an item is a batch positive.
             self.sampling_probability = self.add_weight(
-                name="sampling_probability",
+                name=core.SAMPLING_PROBABILITY,
                 shape=(self.vocab_size,),
                 initializer=keras.initializers.Constant(1.0 / config.num_items),
                 trainable=False,

@@ -14,6 +14,7 @@ TF Serving cannot load ScaNN's custom ops, so this index is for in-process Pytho
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from typing import Optional
 
@@ -55,11 +56,9 @@ def candidate_index(candidates, identifiers=None, kind: str = "scann", k: int = 
             raise ValueError(f"brute force takes no options, got {sorted(options)}")
         layer = tfrs.layers.factorized_top_k.BruteForce(query_model=query_model, k=k)
     else:
-        try:
-            import scann  # noqa: F401  (TFRS's own message would suggest a release that does not fit)
-        except ImportError as error:
+        if importlib.util.find_spec("scann") is None:  # TFRS's own message would suggest a release that does not fit
             raise ImportError("kind='scann' needs scann==1.3.2 (its last release for TensorFlow 2.16; Linux "
-                              "x86-64 wheels only); use kind='brute_force' elsewhere") from error
+                              "x86-64 wheels only); use kind='brute_force' elsewhere")
         settings = {**scann_options(count), **options}
         if settings["num_reordering_candidates"] is not None:  # None: no exact re-scoring
             settings["num_reordering_candidates"] = max(k, settings["num_reordering_candidates"])

@@ -35,6 +35,20 @@ METRICS_FILE = "metrics.json"
 BATCH = 512
 
 
+def served_ranks(serve, records: List[bytes]) -> Tuple[np.ndarray, int]:
+    """Serialized sequence examples (history, then target) -> each target's 0-based rank in the
+    served top-K of ``serve`` (a ``serving_default`` signature; K when absent), and K."""
+    spec = {ITEMS: tf.io.RaggedFeature(tf.string)}
+    sequences = tf.io.parse_example(tf.constant(records), spec)[ITEMS].to_list()
+    # Ragged rows filled with "" (the export ignores "" wherever it is; its compact_history
+    # does the model's padding).
+    histories = tf.ragged.constant([s[:-1] for s in sequences], dtype=tf.string).to_tensor(b"")
+    item_ids = serve(history=histories)["item_ids"].numpy()
+    top_k = item_ids.shape[1]
+    hits = item_ids == np.array([s[-1] for s in sequences], dtype=object)[:, None]
+    return np.where(hits.any(axis=1), hits.argmax(axis=1), top_k), top_k
+
+
 class RankUsers(beam.DoFn):
     """Serialized sequence examples (history, then target) in batches -> the metric sums of the
     targets' ranks in the served top-K (rank K when absent). The model loads once per worker."""
@@ -46,15 +60,7 @@ class RankUsers(beam.DoFn):
         self.serve = tf.saved_model.load(self.serving_model_dir).signatures["serving_default"]
 
     def process(self, records: List[bytes]) -> Iterable[Dict[str, float]]:
-        spec = {ITEMS: tf.io.RaggedFeature(tf.string)}
-        sequences = tf.io.parse_example(tf.constant(records), spec)[ITEMS].to_list()
-        # Ragged rows filled with "" (the export ignores "" wherever it is; its compact_history
-        # does the model's padding).
-        histories = tf.ragged.constant([s[:-1] for s in sequences], dtype=tf.string).to_tensor(b"")
-        item_ids = self.serve(history=histories)["item_ids"].numpy()
-        top_k = item_ids.shape[1]
-        hits = item_ids == np.array([s[-1] for s in sequences], dtype=object)[:, None]
-        ranks = np.where(hits.any(axis=1), hits.argmax(axis=1), top_k)
+        ranks, top_k = served_ranks(self.serve, records)
         yield {**rank_sums(ranks, DEFAULT_KS), "top_k": top_k}
 
 
