@@ -1,18 +1,24 @@
 """Do FAME's parts matter in a trained model? Validation and test NDCG@10 after knocking one out.
 
-For each finished FAME run, the trained weights are edited and the model ranked again (no training):
+For each finished run, the trained weights are edited and the model ranked again (no training;
+a SASRec run has only the attention knock-out, to compare with):
   router uniform     the routers' kernels set to 0, so each head averages its experts equally;
   experts identical  every expert's query projection set to the first expert's (one expert per head);
+  last attention uniform   the last layer's query projections set to 0, so every expert attends
+                           equally to the whole history: what the experts could differ in is gone;
+  every attention uniform  the same in every layer: the model then sees the history as a bag of
+                           items with their positions;
   gate uniform       the gate's kernel and bias set to 0, so every head weighs 1/H.
 A part whose knock-out changes nothing carries no information the model uses. Also the cosine
 similarity of each head's experts' query projections (1: copies). Prints and merges
 the metrics (both ranking protocols) into bench/results/knockouts.json.
 
-    .venv/bin/python bench/knockouts.py bench/work/tune/beauty/trial_1/fame
+    .venv/bin/python bench/knockouts.py bench/work/tune/beauty/trial_1/fame bench/work/tune/beauty/trial_2/sasrec
 """
 
 from __future__ import annotations
 
+import functools
 import os
 
 import click
@@ -25,7 +31,7 @@ RESULT = os.path.join(ROOT, "bench", "results", "knockouts.json")
 
 def _router_uniform(model):
     attention = model.blocks[-1].attention
-    if model.config.num_experts < 2:
+    if attention.num_experts < 2:
         return False
     attention.router_kernel.assign(attention.router_kernel * 0)
     return True
@@ -33,7 +39,7 @@ def _router_uniform(model):
 
 def _experts_identical(model):
     attention = model.blocks[-1].attention
-    if model.config.num_experts < 2:
+    if attention.num_experts < 2:
         return False
     kernel, bias = attention.query_kernel.numpy(), attention.query_bias.numpy()
     kernel[:, :, 1:] = kernel[:, :, :1]  # [d, H, N, e]
@@ -43,8 +49,15 @@ def _experts_identical(model):
     return True
 
 
+def _attention_uniform(model, blocks):
+    for block in model.blocks[blocks]:
+        block.attention.query_kernel.assign(block.attention.query_kernel * 0)
+        block.attention.query_bias.assign(block.attention.query_bias * 0)
+    return True
+
+
 def _gate_uniform(model):
-    if model.config.gate != "learned":
+    if model.config.variant != "fame" or model.config.gate != "learned":
         return False
     for weight in model.gate.dense.weights:
         weight.assign(weight * 0)
@@ -63,7 +76,10 @@ def expert_cosines(model):
     return out
 
 
-KNOCKOUTS = {"router uniform": _router_uniform, "experts identical": _experts_identical, "gate uniform": _gate_uniform}
+KNOCKOUTS = {"router uniform": _router_uniform, "experts identical": _experts_identical,
+             "last attention uniform": functools.partial(_attention_uniform, blocks=slice(-1, None)),
+             "every attention uniform": functools.partial(_attention_uniform, blocks=slice(None)),
+             "gate uniform": _gate_uniform}
 
 
 def measure(run_dir: str) -> dict:
@@ -72,8 +88,6 @@ def measure(run_dir: str) -> dict:
 
     metrics, split = finished_run(run_dir, ROOT)
     config = metrics["config"]
-    if config["variant"] != "fame":
-        raise click.ClickException(f"{run_dir} is a {config['variant']} run: knock-outs need FAME")
 
     def ndcg(model):
         out = {}
@@ -84,8 +98,9 @@ def measure(run_dir: str) -> dict:
         return out
 
     trained = runs.load(run_dir)[0]
-    result = {"heads": config["num_heads"], "experts": config["num_experts"], "trained": ndcg(trained),
-              "expert_query_cosine_per_head": expert_cosines(trained)}
+    result = {"variant": config["variant"], "heads": config["num_heads"], "trained": ndcg(trained)}
+    if config["variant"] == "fame":
+        result.update(experts=config["num_experts"], expert_query_cosine_per_head=expert_cosines(trained))
     for name, knock_out in KNOCKOUTS.items():
         model = runs.load(run_dir)[0]
         if knock_out(model):
