@@ -3,6 +3,7 @@ measured files rather than numbers typed by hand.
 
     .venv/bin/python bench/tables.py reproduce beauty sports
     .venv/bin/python bench/tables.py tuning beauty
+    .venv/bin/python bench/tables.py knockouts
     .venv/bin/python bench/tables.py serving
     .venv/bin/python bench/tables.py soak
     .venv/bin/python bench/tables.py pipeline
@@ -98,6 +99,30 @@ def tuning_table(name: str) -> str:
                            ", ".join(cell(trial, v, lambda r: str(r["best_epoch"])) for v in ("sasrec", "fame")),
                            ", ".join(cell(trial, v, lambda r: f"{r['seconds_to_best_epoch'] / 60:.0f}")
                                      for v in ("sasrec", "fame"))]))
+    return "\n".join(lines)
+
+
+KNOCKOUTS = ("router uniform", "experts identical", "last attention uniform", "every attention uniform", "gate uniform")
+
+
+def knockouts_table() -> str:
+    """One row per run of bench/results/knockouts.json: validation NDCG@10 (seen kept) and test
+    NDCG@10 (seen excluded) of the trained model and after each knock-out (— where it does not apply)."""
+    result = _load("knockouts")
+    header = ["run", "variant", "heads x experts", "expert query cosine", "trained", *KNOCKOUTS]
+    lines = [_row(header), _row(["---"] * len(header))]
+
+    def cell(measured):
+        if measured is None:
+            return "—"
+        return f"{measured['validation']['seen_kept']:.4f} / {measured['test']['seen_excluded']:.4f}"
+
+    for run, row in sorted(result.items()):
+        variant = row.get("variant", "fame")
+        shape = f"{row['heads']} x {row['experts']}" if variant == "fame" else f"{row['heads']} head" + "s" * (row["heads"] > 1)
+        cosines = [c for c in row.get("expert_query_cosine_per_head") or [] if c is not None]
+        lines.append(_row([f"`{run}`", variant, shape, ", ".join(f"{c:.2f}" for c in cosines) or "—",
+                           cell(row["trained"]), *(cell(row.get(name)) for name in KNOCKOUTS)]))
     return "\n".join(lines)
 
 
@@ -232,6 +257,12 @@ def reproduce(names):
 def tuning(name):
     """Trials of the search in bench/results/tune-<NAME>.json (e.g. beauty)."""
     click.echo(tuning_table(name))
+
+
+@main.command()
+def knockouts():
+    """Knock-outs of trained models in bench/results/knockouts.json."""
+    click.echo(knockouts_table())
 
 
 @main.command()
