@@ -10,7 +10,8 @@ a SASRec run has only the attention knock-out, to compare with):
                            items with their positions;
   gate uniform       the gate's kernel and bias set to 0, so every head weighs 1/H.
 A part whose knock-out changes nothing carries no information the model uses. Also the cosine
-similarity of each head's experts' query projections (1: copies). Prints and merges
+similarity of each head's experts' query projections (1: copies) and, per layer, how far the
+trained attention is from uniform at the last position (validation histories). Prints and merges
 the metrics (both ranking protocols) into bench/results/knockouts.json.
 
     .venv/bin/python bench/knockouts.py bench/work/tune/beauty/trial_1/fame bench/work/tune/beauty/trial_2/sasrec
@@ -76,6 +77,28 @@ def expert_cosines(model):
     return out
 
 
+def attention_spread(model, histories, batch_size=512):
+    """Per layer, how far the last position's attention is from uniform over the real history
+    (histories of at least 3 items): its entropy over log(length) (1: uniform) and its largest
+    weight times the length (1: uniform), averaged over histories, heads and experts."""
+    import tensorflow as tf
+
+    entropy, peak = [[] for _ in model.blocks], [[] for _ in model.blocks]
+    histories = histories[(histories > 0).sum(axis=1) >= 3]
+    for start in range(0, len(histories), batch_size):
+        ids = tf.constant(histories[start:start + batch_size], tf.int32)
+        mask = ids != 0
+        lengths = tf.reduce_sum(tf.cast(mask, tf.float32), axis=1)[:, None, None, None]
+        x = model.embedding(ids, training=False)
+        for i, block in enumerate(model.blocks):
+            weights = block.attention_weights(x, mask, last_only=True)[..., 0, :]  # [B, H, N, T]
+            entropy[i].append((-tf.reduce_sum(weights * tf.math.log(weights + 1e-12), -1) / tf.math.log(lengths[..., 0])).numpy().ravel())
+            peak[i].append((tf.reduce_max(weights, -1) * lengths[..., 0]).numpy().ravel())
+            x, _ = block(x, mask, training=False)
+    return [{"normalised_entropy": round(float(np.concatenate(e).mean()), 3),
+             "peak_over_uniform": round(float(np.concatenate(p).mean()), 2)} for e, p in zip(entropy, peak)]
+
+
 KNOCKOUTS = {"router uniform": _router_uniform, "experts identical": _experts_identical,
              "last attention uniform": functools.partial(_attention_uniform, blocks=slice(-1, None)),
              "every attention uniform": functools.partial(_attention_uniform, blocks=slice(None)),
@@ -98,7 +121,8 @@ def measure(run_dir: str) -> dict:
         return out
 
     trained = runs.load(run_dir)[0]
-    result = {"variant": config["variant"], "heads": config["num_heads"], "trained": ndcg(trained)}
+    result = {"variant": config["variant"], "heads": config["num_heads"], "trained": ndcg(trained),
+              "attention_per_layer": attention_spread(trained, split.valid_history)}
     if config["variant"] == "fame":
         result.update(experts=config["num_experts"], expert_query_cosine_per_head=expert_cosines(trained))
     for name, knock_out in KNOCKOUTS.items():

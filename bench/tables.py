@@ -107,9 +107,11 @@ KNOCKOUTS = ("router uniform", "experts identical", "last attention uniform", "e
 
 def knockouts_table() -> str:
     """One row per run of bench/results/knockouts.json: validation NDCG@10 (seen kept) and test
-    NDCG@10 (seen excluded) of the trained model and after each knock-out (— where it does not apply)."""
+    NDCG@10 (seen excluded) of the trained model and after each knock-out (— where it does not apply),
+    and the normalised entropy of each layer's attention at the last position (1: uniform)."""
     result = _load("knockouts")
-    header = ["run", "variant", "heads x experts", "expert query cosine", "trained", *KNOCKOUTS]
+    header = ["run", "variant", "heads x experts", "expert query cosine", "attention entropy per layer", "trained",
+              *KNOCKOUTS]
     lines = [_row(header), _row(["---"] * len(header))]
 
     def cell(measured):
@@ -121,7 +123,8 @@ def knockouts_table() -> str:
         variant = row.get("variant", "fame")
         shape = f"{row['heads']} x {row['experts']}" if variant == "fame" else f"{row['heads']} head" + "s" * (row["heads"] > 1)
         cosines = [c for c in row.get("expert_query_cosine_per_head") or [] if c is not None]
-        lines.append(_row([f"`{run}`", variant, shape, ", ".join(f"{c:.2f}" for c in cosines) or "—",
+        entropy = ", ".join(f"{layer['normalised_entropy']:.2f}" for layer in row.get("attention_per_layer", []))
+        lines.append(_row([f"`{run}`", variant, shape, ", ".join(f"{c:.2f}" for c in cosines) or "—", entropy or "—",
                            cell(row["trained"]), *(cell(row.get(name)) for name in KNOCKOUTS)]))
     return "\n".join(lines)
 

@@ -138,15 +138,12 @@ class ExpertAttentionMixin(KerasPart):
             self.output_bias = self.add_weight(name="output_bias", shape=(d,), initializer="zeros")
         super().build(input_shape)
 
-    def call(self, x, padding_mask, training=None, last_only=False):
-        """``padding_mask`` [B, T] is True at real items. ``last_only``: outputs at the last
-        position only ([B, 1, ...]), all a recommendation needs (keys and values still see all T)."""
-        e = self.head_size
+    def attention_weights(self, x, padding_mask, last_only=False):
+        """Every expert's attention over the positions, [B, H, N, T or 1, T] (before dropout)."""
         queries = x[:, -1:] if last_only else x
         query = tf.einsum("btd,dhne->bthne", queries, self.query_kernel) + self.query_bias
         key = tf.einsum("btd,dhe->bthe", x, self.key_kernel) + self.key_bias
-        value = tf.einsum("btd,dhe->bthe", x, self.value_kernel) + self.value_bias
-        logits = tf.einsum("bqhne,bkhe->bhnqk", query, key) / math.sqrt(e)
+        logits = tf.einsum("bqhne,bkhe->bhnqk", query, key) / math.sqrt(self.head_size)
         length = tf.shape(x)[1]
         key_positions = tf.range(length)
         query_positions = key_positions[-tf.shape(queries)[1]:]
@@ -156,7 +153,14 @@ class ExpertAttentionMixin(KerasPart):
         itself = key_positions[None, :] == query_positions[:, None]
         allowed = (causal[None] & padding_mask[:, None, :]) | itself[None]
         logits += tf.cast(tf.logical_not(allowed), logits.dtype)[:, None, None] * MASKED
-        weights = self.drop(tf.nn.softmax(logits, axis=-1), training=training)
+        return tf.nn.softmax(logits, axis=-1)
+
+    def call(self, x, padding_mask, training=None, last_only=False):
+        """``padding_mask`` [B, T] is True at real items. ``last_only``: outputs at the last
+        position only ([B, 1, ...]), all a recommendation needs (keys and values still see all T)."""
+        e = self.head_size
+        value = tf.einsum("btd,dhe->bthe", x, self.value_kernel) + self.value_bias
+        weights = self.drop(self.attention_weights(x, padding_mask, last_only), training=training)
         experts = tf.einsum("bhnqk,bkhe->bqhne", weights, value)  # [B, T or 1, H, N, e]
         if self.num_experts > 1:
             shape = tf.shape(experts)
@@ -277,10 +281,16 @@ class TransformerBlockMixin(KerasPart):
         self.ffn_norm.build(inner_shape)
         super().build(input_shape)
 
+    def attention_weights(self, x, padding_mask, last_only=False):
+        """The attention's weights on this block's input (see ``ExpertAttention.attention_weights``)."""
+        return self.attention.attention_weights(self._attention_input(x), padding_mask, last_only)
+
+    def _attention_input(self, x):
+        return self.attention_norm(x) if self.norm_first else x
+
     def call(self, x, padding_mask, training=None, last_only=False):
         """``last_only``: the last position's output only, [B, 1, ...] (see ``ExpertAttention``)."""
-        source = self.attention_norm(x) if self.norm_first else x
-        attended, router = self.attention(source, padding_mask, training=training, last_only=last_only)
+        attended, router = self.attention(self._attention_input(x), padding_mask, training=training, last_only=last_only)
         residual = x[:, -1:] if last_only else x
         if self.facet_heads:
             shape = tf.shape(residual)

@@ -5,15 +5,20 @@ from fame_tf import keras, tf
 from fame_tf.layers import ExpertAttention, FacetGate, FacetItemProjection, TransformerBlock
 
 
-def _plain_attention(x, mask, wq, bq, wk, bk, wv, bv):
-    """One causal attention head in NumPy."""
-    q, k, v = x @ wq + bq, x @ wk + bk, x @ wv + bv
+def _plain_weights(x, mask, wq, bq, wk, bk):
+    """One causal attention head's weights [T, T] in NumPy."""
+    q, k = x @ wq + bq, x @ wk + bk
     logits = q @ k.T / np.sqrt(q.shape[-1])
     length = x.shape[0]
     allowed = (np.tril(np.ones((length, length), bool)) & mask[None, :]) | np.eye(length, dtype=bool)
     logits = np.where(allowed, logits, -1e9)
     weights = np.exp(logits - logits.max(-1, keepdims=True))
-    return (weights / weights.sum(-1, keepdims=True)) @ v
+    return weights / weights.sum(-1, keepdims=True)
+
+
+def _plain_attention(x, mask, wq, bq, wk, bk, wv, bv):
+    """One causal attention head in NumPy."""
+    return _plain_weights(x, mask, wq, bq, wk, bk) @ (x @ wv + bv)
 
 
 def _inputs(rng, batch=3, length=7, width=8):
@@ -35,6 +40,23 @@ def test_single_expert_heads_are_plain_attention(rng):
         for h in range(2):
             expected = _plain_attention(x[b], mask[b], wq[:, h, 0], bq[h, 0], wk[:, h], bk[h], wv[:, h], bv[h])
             np.testing.assert_allclose(heads.numpy()[b, :, h], expected, atol=1e-5)
+
+
+def test_attention_weights_are_each_experts_causal_distribution(rng):
+    x, mask = _inputs(rng)
+    layer = ExpertAttention(num_heads=2, num_experts=3, output_mode="heads")
+    layer(x, tf.constant(mask))
+    weights = layer.attention_weights(x, tf.constant(mask)).numpy()
+    assert weights.shape == (3, 2, 3, 7, 7)
+    wq, bq = layer.query_kernel.numpy(), layer.query_bias.numpy()
+    wk, bk = layer.key_kernel.numpy(), layer.key_bias.numpy()
+    for b in range(3):
+        for h in range(2):
+            for n in range(3):
+                expected = _plain_weights(x[b], mask[b], wq[:, h, n], bq[h, n], wk[:, h], bk[h])
+                np.testing.assert_allclose(weights[b, h, n], expected, atol=1e-5)
+    last = layer.attention_weights(x, tf.constant(mask), last_only=True).numpy()
+    np.testing.assert_allclose(last, weights[:, :, :, -1:], atol=1e-6)
 
 
 def test_router_mixes_experts_as_a_distribution(rng):
