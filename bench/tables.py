@@ -82,10 +82,12 @@ def reproduce_table(names) -> str:
 
 def tuning_table(name: str) -> str:
     """One row per trial of bench/results/tune-<name>.json: the drawn values, each variant's
-    validation NDCG@10 (seen kept), their ratio, the best epochs and the minutes to them."""
+    validation NDCG@10 (seen kept), their ratio, test NDCG@10 under both protocols, the best epochs
+    and the minutes to them."""
     result = _load(f"tune-{name}")
     knobs = list(result["trials"][0]["values"]) if result["trials"] else []
-    header = ["trial", *knobs, "SASRec val", "FAME val", "FAME / SASRec", "best epochs (S, F)", "min to best (S, F)"]
+    header = ["trial", *knobs, "SASRec val", "FAME val", "FAME / SASRec", "SASRec test (kept / excl.)",
+              "FAME test (kept / excl.)", "best epochs (S, F)", "min to best (S, F)"]
     lines = [_row(header), _row(["---"] * len(header))]
     def cell(trial, variant, text):
         return text(trial[variant]) if variant in trial else "(training)"
@@ -96,6 +98,8 @@ def tuning_table(name: str) -> str:
                            cell(trial, "sasrec", lambda r: f"{r['validation']['ndcg@10']:.4f}"),
                            cell(trial, "fame", lambda r: f"{r['validation']['ndcg@10']:.4f}"),
                            "—" if ratio is None else f"{ratio:.3f}",
+                           *(cell(trial, v, lambda r: f"{r['test']['ndcg@10']:.4f} / {r['test']['seen_excluded']['ndcg@10']:.4f}")
+                             for v in ("sasrec", "fame")),
                            ", ".join(cell(trial, v, lambda r: str(r["best_epoch"])) for v in ("sasrec", "fame")),
                            ", ".join(cell(trial, v, lambda r: f"{r['seconds_to_best_epoch'] / 60:.0f}")
                                      for v in ("sasrec", "fame"))]))
