@@ -29,13 +29,17 @@ _SHORT = {"num_heads": "--heads", "num_experts": "--experts", "num_layers": "--l
 
 def config_options(command, defaults=None):
     """Adds one option per config field; unset options fall back to the --config file, then to
-    ``defaults``, then to the field's default (their help shows the last two)."""
+    ``defaults``, then to the variant's default (their help shows the last two)."""
     defaults = defaults or {}
+    sasrec = config_module.variant_defaults("sasrec")
     for field in reversed(dataclasses.fields(FameConfig)):
         if field.name == "num_items":
             continue
         names = ["--" + field.name.replace("_", "-")] + ([_SHORT[field.name]] if field.name in _SHORT else [])
-        shown = f"[default: {defaults.get(field.name, field.default)}]"
+        if field.name in defaults or field.name not in sasrec:
+            shown = f"[default: {defaults.get(field.name, field.default)}]"
+        else:
+            shown = f"[default: {field.default}; sasrec: {sasrec[field.name]}]"
         if field.type == "bool":
             option = click.option(names[0] + "/--no-" + names[0][2:], field.name, default=None,
                                   help=shown)
@@ -49,13 +53,15 @@ def config_options(command, defaults=None):
 
 
 def config_from(config_file, options, defaults=None) -> FameConfig:
-    """``defaults``, then the --config file, then the options given on the command line."""
+    """The variant's defaults, then ``defaults``, then the --config file, then the options given on
+    the command line."""
     values = dict(defaults or {})
     if config_file:
         with open(config_file) as handle:
             values.update(json.load(handle))
     values.update({k: v for k, v in options.items() if v is not None})
-    return FameConfig.from_dict(values)
+    variant = values.get("variant", FameConfig.variant)
+    return FameConfig.from_dict({**config_module.variant_defaults(variant), **values})
 
 
 def format_metrics(metrics):

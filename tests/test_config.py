@@ -33,3 +33,27 @@ def test_bad_values_name_field_and_allowed_values(changes, field, allowed):
 def test_unknown_field_is_rejected():
     with pytest.raises(ConfigError, match="num_expert"):
         FameConfig.from_dict({"num_expert": 4})
+
+
+def test_each_variant_starts_from_its_own_defaults_and_explicit_values_win():
+    from fame_tf.config import SASREC_DEFAULTS
+
+    sasrec = FameConfig.for_variant("sasrec", dropout=0.1)
+    assert sasrec.variant == "sasrec" and sasrec.dropout == 0.1
+    assert all(getattr(sasrec, name) == value for name, value in SASREC_DEFAULTS.items() if name != "dropout")
+    assert any(getattr(FameConfig(), name) != value for name, value in SASREC_DEFAULTS.items())
+    assert FameConfig.for_variant("fame") == FameConfig()
+    with pytest.raises(ConfigError, match="variant"):
+        FameConfig.for_variant("bert4rec")
+
+
+def test_command_line_layers_variant_defaults_under_file_and_options(tmp_path):
+    from fame_cli.options import config_from
+    from fame_tf.config import SASREC_DEFAULTS
+
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"variant": "sasrec", "batch_size": 64}))
+    config = config_from(str(path), {"dropout": 0.3, "variant": None}, defaults={"epochs": 3, "warmup_steps": 7})
+    assert (config.variant, config.batch_size, config.dropout, config.epochs, config.warmup_steps) == ("sasrec", 64, 0.3, 3, 7)
+    assert config.weight_decay == SASREC_DEFAULTS["weight_decay"]
+    assert config_from(None, {"variant": "fame"}) == FameConfig()
