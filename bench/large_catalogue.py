@@ -29,7 +29,7 @@ import time
 
 import click
 import numpy as np
-from serving_common import machine, percentiles
+from serving_common import BENCH_MODEL, machine, percentiles
 from train_run import beauty_lengths
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -62,7 +62,7 @@ def train_phase(size: int, users: int, steps: int, stages: int) -> dict:
     from fame_tf.training import build_model, train_dataset
 
     split = catalogue_split(size, users)
-    config = FameConfig(num_items=size, objective="sampled_softmax")
+    config = FameConfig(num_items=size, objective="sampled_softmax", **BENCH_MODEL)
     model = build_model(config, split)
     held_out = (split.test_history[:EVAL_USERS], split.test_targets[:EVAL_USERS], split.test_seen[:EVAL_USERS])
     before = evaluate(model, *held_out, ks=(K,))
@@ -121,7 +121,7 @@ def measure_phase(size: int, users: int) -> dict:
     if not os.path.exists(weights + ".index"):
         raise SystemExit(f"{size} items: no trained weights in {os.path.dirname(weights)}; run --phase train first")
     split = catalogue_split(size, users)
-    model = build_model(FameConfig(num_items=size, objective="sampled_softmax"), split)
+    model = build_model(FameConfig(num_items=size, objective="sampled_softmax", **BENCH_MODEL), split)
     model.load_weights(weights).expect_partial()
     histories, targets = split.test_history[:EVAL_USERS], split.test_targets[:EVAL_USERS]
     queries = np.concatenate([model(histories[i:i + 500], training=False)["query"].numpy()
