@@ -14,9 +14,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.path.join(ROOT, "bench", "work", "serving")
 RESULTS = os.path.join(ROOT, "bench", "results")
 K = 100  # items returned per request
-# The model the README's step-speed, two-worker, serving and large-catalogue figures were measured with: FAME as it
-# was configured before the tuning (4 heads x 4 experts, batch 256); the tuned default (2 x 2) does
-# less work in its last layer.
+# The model the README's step-speed, two-worker, serving and large-catalogue figures were measured
+# with: FAME as it was configured before the tuning (4 heads x 4 experts, batch 256); the tuned
+# default (2 x 2) does less work in its last layer.
 BENCH_MODEL = {"num_heads": 4, "num_experts": 4, "batch_size": 256}
 HISTORY_LENGTH = 50  # items per request's history (the default max_len)
 
