@@ -267,21 +267,21 @@ def test_cli_compiles_with_dataflow_flags_and_validated_trainer_settings(tmp_pat
     from fame_cli import main
 
     image, out = "gcr.io/my-project/fame-tf:2", str(tmp_path / "p.json")
-    args = ["pipeline", "compile", "--image", image, "--bucket", "gs://b", "--output-file", out, "--heads", "2"]
+    args = ["pipeline", "compile", "--image", image, "--bucket", "gs://b", "--output-file", out, "--max-len", "20"]
     result = CliRunner().invoke(main, args + ["--dataflow", "--project", "p", "--region", "europe-west4"])
     assert result.exit_code == 0, result.output
     text = open(out).read()
     assert "--runner=DataflowRunner" in text and f"--sdk_container_image={image}" in text
     assert "--temp_location=gs://b/fame/tmp" in text
     settings = TrainerSettings.from_custom_config(trainer_custom_config(out))
-    assert settings.model.num_heads == 2  # the option given, and the pipeline's defaults for the rest:
+    assert settings.model.max_len == 20  # the option given, and the pipeline's defaults for the rest:
     assert {name: getattr(settings.model, name) for name in PIPELINE_DEFAULTS} == PIPELINE_DEFAULTS
     refused = CliRunner().invoke(main, args + ["--hidden-size", "31"])
     assert refused.exit_code != 0 and "hidden_size=31" in refused.output
     assert "--dataflow needs --project" in CliRunner().invoke(main, args + ["--dataflow"]).output
 
     config_file = tmp_path / "config.json"
-    config_file.write_text(json.dumps({"num_heads": 2}))
+    config_file.write_text(json.dumps({"max_len": 20}))
     assert CliRunner().invoke(main, args + ["--config", str(config_file)]).exit_code == 0
     settings = TrainerSettings.from_custom_config(trainer_custom_config(out))  # the file over the pipeline defaults
     assert {name: getattr(settings.model, name) for name in PIPELINE_DEFAULTS} == PIPELINE_DEFAULTS
