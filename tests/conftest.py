@@ -7,7 +7,7 @@ from fame_tf import FameConfig
 @pytest.fixture
 def tiny_config():
     return FameConfig(num_items=30, hidden_size=16, num_heads=4, num_experts=3, num_layers=2, max_len=12,
-                      dropout=0.0, attention_dropout=0.0, batch_size=32)
+                      dropout=0.0, attention_dropout=0.0, batch_size=32, weight_decay=0.0)
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def rule_sequences(num_users=300, num_items=20, min_len=6, max_len=12, seed=0):
 
 # `fame-tf train` options of a tiny model that learns the rule data in a few epochs.
 TINY_TRAIN = ["--hidden-size", "16", "--heads", "2", "--experts", "2", "--max-len", "12", "--batch-size", "32",
-              "--dropout", "0.1", "--attention-dropout", "0.1", "--learning-rate", "0.01"]
+              "--dropout", "0.1", "--attention-dropout", "0.1", "--learning-rate", "0.01", "--weight-decay", "0"]
 
 
 def write_rule_data(directory, users=200) -> str:

@@ -34,7 +34,7 @@ COMPONENTS = {"CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValid
 NODES = COMPONENTS | {"LatestBlessedModelResolver"}  # a resolver has an execution, but no artifacts
 UPSTREAM_OF_EVALUATOR = COMPONENTS - {"RankingEvaluator", "Pusher"}
 TINY = FameConfig(hidden_size=16, num_heads=2, num_experts=2, num_layers=1, max_len=10, epochs=4, patience=3,
-                  batch_size=32, learning_rate=5e-3, dropout=0.1, attention_dropout=0.1)
+                  batch_size=32, learning_rate=5e-3, dropout=0.1, attention_dropout=0.1, weight_decay=0.0)
 THRESHOLD = 0.3
 # The shared pipeline runs put every Beam step (ExampleGen, statistics, the leave-one-out split,
 # Transform) on the DirectRunner's multi-processing mode with two worker processes.

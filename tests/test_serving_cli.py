@@ -14,7 +14,7 @@ from serving.client import RecommenderClient
 from conftest import rule_sequences
 
 TINY = ["--hidden-size", "16", "--heads", "4", "--experts", "2", "--max-len", "12", "--batch-size", "32",
-        "--learning-rate", "0.01", "--epochs", "2", "--quiet"]
+        "--learning-rate", "0.01", "--weight-decay", "0", "--epochs", "2", "--quiet"]
 
 
 def test_train_export_serve(tmp_path):
