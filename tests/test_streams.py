@@ -69,8 +69,9 @@ def test_fit_on_files_learns_the_rule(split_and_files, tmp_path):
 
 def test_steps_per_epoch_caps_each_epoch_and_repeats_the_data(split_and_files, tmp_path):
     split, files = split_and_files
+    # 50 batches are more than one pass over 40 users.
     config = FameConfig(num_items=split.num_items, hidden_size=16, num_heads=2, max_len=MAX_LEN, batch_size=16,
-                        weight_decay=0.0, epochs=2, steps_per_epoch=50)  # 50 batches are more than one pass over 40 users
+                        weight_decay=0.0, epochs=2, steps_per_epoch=50)
     summary = fit(config, files, str(tmp_path / "run"), verbose=0)
     assert int(summary["model"].optimizer.iterations) == 100
     assert len(summary["validation_history"]) == 2
