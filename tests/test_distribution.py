@@ -34,8 +34,8 @@ def one_step(config, data, strategy, weights=None):
 
 results = []
 for objective in json.loads(sys.argv[1]):
-    config = FameConfig(num_items=30, hidden_size=16, num_heads=2, num_experts=2, max_len=8, dropout=0.0,
-                        attention_dropout=0.0, **objective)
+    config = FameConfig(num_items=30, hidden_size=16, num_heads=2, num_experts=2, num_layers=1, max_len=8,
+                        dropout=0.0, attention_dropout=0.0, **objective)
     rng = np.random.default_rng(0)
     inputs = rng.integers(0, 31, size=(16, 8)).astype("int32")
     targets = rng.integers(1, 31, size=(16, 8) if config.training_scheme == "every_position" else 16).astype("int32")
@@ -100,7 +100,7 @@ def test_two_workers_on_loopback_learn_the_rule_data_like_one(tmp_path):
     process's test MRR; the chief writes the run and exports it, the other worker writes only its
     own files under worker-1/."""
     fame_tf = os.path.join(os.path.dirname(sys.executable), "fame-tf")
-    common = [fame_tf, "train", "--data", write_rule_data(tmp_path), "--quiet", "--epochs", "8", *TINY_TRAIN]
+    common = [fame_tf, "train", "--data", write_rule_data(tmp_path), "--quiet", "--epochs", "5", *TINY_TRAIN]
     single = subprocess.run(common + ["--output", str(tmp_path / "single")], capture_output=True, text=True, timeout=600)
     assert single.returncode == 0, single.stderr[-2000:]
     cluster = {"worker": [f"127.0.0.1:{_free_port()}" for _ in range(2)]}
