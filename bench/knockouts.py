@@ -88,12 +88,13 @@ def attention_spread(model, histories, batch_size=512):
     for start in range(0, len(histories), batch_size):
         ids = tf.constant(histories[start:start + batch_size], tf.int32)
         mask = ids != 0
-        lengths = tf.reduce_sum(tf.cast(mask, tf.float32), axis=1)[:, None, None, None]
+        lengths = tf.reduce_sum(tf.cast(mask, tf.float32), axis=1)[:, None, None]  # [B, 1, 1]
         x = model.embedding(ids, training=False)
         for i, block in enumerate(model.blocks):
             weights = block.attention_weights(x, mask, last_only=True)[..., 0, :]  # [B, H, N, T]
-            entropy[i].append((-tf.reduce_sum(weights * tf.math.log(weights + 1e-12), -1) / tf.math.log(lengths[..., 0])).numpy().ravel())
-            peak[i].append((tf.reduce_max(weights, -1) * lengths[..., 0]).numpy().ravel())
+            information = -tf.reduce_sum(weights * tf.math.log(weights + 1e-12), -1)
+            entropy[i].append((information / tf.math.log(lengths)).numpy().ravel())
+            peak[i].append((tf.reduce_max(weights, -1) * lengths).numpy().ravel())
             x, _ = block(x, mask, training=False)
     return [{"normalised_entropy": round(float(np.concatenate(e).mean()), 3),
              "peak_over_uniform": round(float(np.concatenate(p).mean()), 2)} for e, p in zip(entropy, peak)]

@@ -125,7 +125,10 @@ def knockouts_table() -> str:
 
     for run, row in sorted(result.items()):
         variant = row.get("variant", "fame")
-        shape = f"{row['heads']} x {row['experts']}" if variant == "fame" else f"{row['heads']} head" + "s" * (row["heads"] > 1)
+        if variant == "fame":
+            shape = f"{row['heads']} x {row['experts']}"
+        else:
+            shape = f"{row['heads']} head" + "s" * (row["heads"] > 1)
         cosines = [c for c in row.get("expert_query_cosine_per_head") or [] if c is not None]
         entropy = ", ".join(f"{layer['normalised_entropy']:.2f}" for layer in row.get("attention_per_layer", []))
         lines.append(_row([f"`{run}`", variant, shape, ", ".join(f"{c:.2f}" for c in cosines) or "—", entropy or "—",

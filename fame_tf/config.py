@@ -194,7 +194,6 @@ SASREC_DEFAULTS: Dict[str, Any] = {
 
 
 def variant_defaults(variant: str) -> Dict[str, Any]:
-    """The fields whose default for ``variant`` differs from ``FameConfig``'s."""
-    if variant not in VARIANTS:
-        raise ConfigError(f"variant={variant!r} is not allowed; choose one of {list(VARIANTS)}")
+    """The fields whose default for ``variant`` differs from ``FameConfig``'s (which validates the
+    variant itself)."""
     return dict(SASREC_DEFAULTS) if variant == "sasrec" else {}
