@@ -7,4 +7,4 @@ run:
 
 test:
 	@tools/ensure_venv.sh
-	.venv/bin/python -m pytest -q tests
+	.venv/bin/python -m pytest -q -n 2 --dist loadfile --durations 10 tests

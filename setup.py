@@ -27,7 +27,7 @@ setup(
         # fame_tf.retrieval's approximate index; 1.3 is the last release built for TensorFlow 2.16.
         "scann==1.3.*; platform_system == 'Linux' and platform_machine == 'x86_64'",
     ],
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={"test": ["pytest>=7", "pytest-xdist>=3"]},
     entry_points={"console_scripts": ["fame-tf=fame_cli:main"]},
     classifiers=["Programming Language :: Python :: 3.10", "Topic :: Scientific/Engineering :: Artificial Intelligence"],
 )
