@@ -6,8 +6,11 @@ interrupted run resumes from its work directory. Prints and writes bench/results
 validation-selected model under both ranking protocols (seen items kept; seen items excluded),
 training time and time to the best epoch, epochs, throughput, peak memory, and mean/std per variant.
 
-    .venv/bin/python bench/reproduce.py --data data/beauty --variants sasrec,fame --seeds 0,1,2
-    .venv/bin/python bench/reproduce.py --data data/sports --tuned beauty   # the search's winners: sports-tuned-beauty.json
+Every variant trains with the package defaults (those of `--variant sasrec` for SASRec), which are
+the winners of the tuning search (bench/tune.py); FAME's ablations change one switch of FAME's.
+
+    .venv/bin/python bench/reproduce.py --data data/beauty                       # bench/results/beauty.json
+    .venv/bin/python bench/reproduce.py --data data/beauty --variants fame-n1 --seeds 1
 """
 
 from __future__ import annotations
@@ -67,21 +70,6 @@ def _summarise(runs):
     return out
 
 
-def tuned_options(name: str, variants=("sasrec", "fame")) -> dict:
-    """`fame-tf train` options of the best trial of each of ``variants`` in
-    bench/results/tune-<name>.json (the search's own epoch budget and patience included)."""
-    from tune import train_options
-
-    path = os.path.join(ROOT, "bench", "results", f"tune-{name}.json")
-    with open(path) as handle:
-        search = json.load(handle)
-    missing = [v for v in variants if v not in search["best"]]
-    if missing:
-        raise click.ClickException(f"{path} has no finished trial of {missing}")
-    budget = ["--epochs", str(search["budget"]["max_epochs"]), "--patience", str(search["budget"]["patience"])]
-    return {variant: budget + train_options(search["best"][variant]["values"], variant) for variant in variants}
-
-
 def _recorded(result_path):
     if not os.path.exists(result_path):
         return {}
@@ -92,17 +80,11 @@ def _recorded(result_path):
 @click.command()
 @click.option("--data", default="data/beauty", show_default=True)
 @click.option("--variants", default="sasrec,fame", show_default=True, help=f"Comma list of {list(VARIANTS)}")
-@click.option("--seeds", default="0,1,2", show_default=True)
+@click.option("--seeds", default="1,2,3", show_default=True, help="Seed 0 is the one the tuning search chose by.")
 @click.option("--extra", default="", help="Extra `fame-tf train` options for every run, e.g. '--epochs 50'.")
 @click.option("--tag", default="", help="Suffix of the work and result names, to keep settings apart.")
-@click.option("--tuned", default="", help="Take each variant's settings from the best trial of "
-              "bench/results/tune-<TUNED>.json (e.g. beauty); FAME's ablations start from FAME's best. "
-              "The tag defaults to tuned-<TUNED>, so tuned and untuned runs never share a results file.")
-def main(data, variants, seeds, extra, tag, tuned):
-    tag = tag or (f"tuned-{tuned}" if tuned else "")
+def main(data, variants, seeds, extra, tag):
     name = os.path.basename(os.path.normpath(data)) + (f"-{tag}" if tag else "")
-    bases = {"sasrec" if v == "sasrec" else "fame" for v in variants.split(",")}
-    settings = tuned_options(tuned, sorted(bases)) if tuned else {}
     result_path = os.path.join(ROOT, "bench", "results", f"{name}.json")
     done = _recorded(result_path)  # runs of earlier invocations (the work directories are not committed)
     for seed in [int(s) for s in seeds.split(",")]:
@@ -110,8 +92,7 @@ def main(data, variants, seeds, extra, tag, tuned):
             if (variant, seed) in done:
                 continue
             out = os.path.join(ROOT, "bench", "work", name, f"{variant}-seed{seed}")
-            base = settings.get("sasrec" if variant == "sasrec" else "fame", [])
-            metrics = train(data, out, [*base, "--seed", str(seed), *VARIANTS[variant], *extra.split()])
+            metrics = train(data, out, ["--seed", str(seed), *VARIANTS[variant], *extra.split()])
             epochs = len(metrics["validation_history"])
             if metrics.get("train_seconds"):  # every run of a resumed training
                 seconds, timed_epochs = metrics["train_seconds"], epochs
@@ -130,7 +111,7 @@ def main(data, variants, seeds, extra, tag, tuned):
             # Merged into the file as it is now: another invocation may have added runs meanwhile.
             runs = {**_recorded(result_path), (variant, seed): run}.values()
             runs = sorted(runs, key=lambda r: (list(VARIANTS).index(r["variant"]), r["seed"]))
-            result = {"data": data, "extra": extra, "tuned": tuned, "tuned_options": settings, "machine": _machine(),
+            result = {"data": data, "extra": extra, "machine": _machine(),
                       "summary": _summarise(runs), "runs": runs}
             os.makedirs(os.path.dirname(result_path), exist_ok=True)
             with open(result_path, "w") as handle:

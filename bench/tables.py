@@ -39,8 +39,6 @@ def _command(name: str, result: dict, variant: str) -> str:
     tag = os.path.basename(name)[len(os.path.basename(os.path.normpath(result["data"]))) + 1:]
     if tag:
         options += f" --tag {tag}"
-    if result.get("tuned"):
-        options += f" --tuned {result['tuned']}"
     if result["extra"]:
         options += f" --extra '{result['extra']}'"
     return f"`{options}`"
