@@ -78,13 +78,19 @@ def reproduce_table(names) -> str:
     return "\n".join(lines)
 
 
+def _protocols(metrics: dict) -> str:
+    return f"{metrics['ndcg@10']:.4f} / {metrics['seen_excluded']['ndcg@10']:.4f}"
+
+
 def tuning_table(name: str) -> str:
     """One row per trial of bench/results/tune-<name>.json: the drawn values, each variant's
-    validation NDCG@10 (seen kept), their ratio, test NDCG@10 under both protocols, the best epochs
-    and the minutes to them."""
+    validation NDCG@10 under both protocols (of the epoch selected with seen items kept), the ratio
+    of the selection metric, test NDCG@10 under both protocols, the best epochs and the minutes to
+    them."""
     result = _load(f"tune-{name}")
     knobs = list(result["trials"][0]["values"]) if result["trials"] else []
-    header = ["trial", *knobs, "SASRec val", "FAME val", "FAME / SASRec", "SASRec test (kept / excl.)",
+    header = ["trial", *knobs, "SASRec val (kept / excl.)", "FAME val (kept / excl.)", "FAME / SASRec (val kept)",
+              "SASRec test (kept / excl.)",
               "FAME test (kept / excl.)", "best epochs (S, F)", "min to best (S, F)"]
     lines = [_row(header), _row(["---"] * len(header))]
     def cell(trial, variant, text):
@@ -93,11 +99,9 @@ def tuning_table(name: str) -> str:
     for trial in sorted(result["trials"], key=lambda t: t["trial"]):
         ratio = trial.get("fame_over_sasrec_val_ndcg@10")
         lines.append(_row([trial["trial"], *(trial["values"][k] for k in knobs),
-                           cell(trial, "sasrec", lambda r: f"{r['validation']['ndcg@10']:.4f}"),
-                           cell(trial, "fame", lambda r: f"{r['validation']['ndcg@10']:.4f}"),
+                           *(cell(trial, v, lambda r: _protocols(r["validation"])) for v in ("sasrec", "fame")),
                            "—" if ratio is None else f"{ratio:.3f}",
-                           *(cell(trial, v, lambda r: f"{r['test']['ndcg@10']:.4f} / {r['test']['seen_excluded']['ndcg@10']:.4f}")
-                             for v in ("sasrec", "fame")),
+                           *(cell(trial, v, lambda r: _protocols(r["test"])) for v in ("sasrec", "fame")),
                            ", ".join(cell(trial, v, lambda r: str(r["best_epoch"])) for v in ("sasrec", "fame")),
                            ", ".join(cell(trial, v, lambda r: f"{r['seconds_to_best_epoch'] / 60:.0f}")
                                      for v in ("sasrec", "fame"))]))
