@@ -3,6 +3,8 @@ in bench/results/plots/ (shown in the README):
 
 - ``tuning-<data>.png``: validation NDCG@10 per epoch of every tuning run, SASRec and FAME side by
   side per trial (bench/results/tune-<data>.json);
+- ``reproduce-<data>.png``: validation NDCG@10 per epoch of every run of the reproduction
+  benchmark, each variant and seed (bench/results/<data>.json for beauty and sports);
 - ``soak.png``: the server's p50/p99 latency and resident memory per phase of the soak
   (bench/results/serving_soak.json).
 
@@ -32,6 +34,15 @@ def tuning(name: str) -> str:
                        f"{name}: validation NDCG@10 (seen kept) of each tuning run", "epoch", "NDCG@10")
 
 
+def reproduce(name: str) -> str:
+    with open(os.path.join(RESULTS, f"{name}.json")) as handle:
+        runs = json.load(handle)["runs"]
+    series = {f"{run['variant']} seed {run['seed']}": dict(enumerate(run["validation_ndcg@10_by_epoch"], 1))
+              for run in runs}
+    return plots.lines(series, os.path.join(OUT, f"reproduce-{name}.png"),
+                       f"{name}: validation NDCG@10 (seen kept) of each run", "epoch", "NDCG@10")
+
+
 def soak() -> list:
     with open(os.path.join(RESULTS, "serving_soak.json")) as handle:
         phases = json.load(handle)["phases"]
@@ -47,7 +58,8 @@ def soak() -> list:
 def main():
     os.makedirs(OUT, exist_ok=True)
     names = sorted(f[len("tune-"):-len(".json")] for f in os.listdir(RESULTS) if f.startswith("tune-") and f.endswith(".json"))
-    for path in [tuning(name) for name in names] + soak():
+    reproduced = [name for name in ("beauty", "sports") if os.path.exists(os.path.join(RESULTS, f"{name}.json"))]
+    for path in [tuning(name) for name in names] + [reproduce(name) for name in reproduced] + soak():
         print(f"wrote {os.path.relpath(path, ROOT)}")
 
 
