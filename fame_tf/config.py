@@ -46,7 +46,7 @@ class FameConfig:
     validation NDCG@10; the README's "Tuning"); ``for_variant("sasrec")`` starts from the best
     SASRec instead (``SASREC_DEFAULTS``). Early stopping waits 10 evaluations, as RecBole and the
     S3-Rec/BSARec code do, not the search's 5: validation NDCG@10 is noisy enough that 5 stopped
-    FAME runs before their best (README, "Three new seeds").
+    FAME runs before their best (README, "FAME against a tuned SASRec").
     """
 
     num_items: int = 0  # catalogue size without padding; set from the data
