@@ -32,6 +32,7 @@ VARIANTS = {
     "fame-identity-wf": ["--item-projection", "identity"],
     "fame-mixture": ["--fusion", "mixture"],
     "fame-no-head-residual": ["--head-residual", "none"],
+    "fame-no-logit-scale": ["--logit-scale", "none"],
     "fame-logit-scale": ["--logit-scale", "heads"],  # the default now; round 1's rows (no scale then)
 }
 KEYS = ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr")

@@ -46,9 +46,16 @@ def _command(name: str, result: dict, variant: str) -> str:
 
 
 def _validation(result: dict, variant: str) -> str:
-    """Validation NDCG@10 (seen kept) of the selected model, the number settings are chosen by."""
-    values = [r["validation"]["ndcg@10"] for r in result["runs"] if r["variant"] == variant]
-    return f"{statistics.mean(values):.4f}" + (f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else "")
+    """Validation NDCG@10 of the selected model under the protocol it was selected by (named)."""
+    runs = [r for r in result["runs"] if r["variant"] == variant]
+    protocols = {r.get("selection_protocol", "seen_kept") for r in runs}
+    if len(protocols) > 1:
+        raise click.ClickException(f"{variant} runs of {result['data']} were selected by different protocols: {protocols}")
+    protocol = protocols.pop()
+    values = [r["validation"]["ndcg@10"] if protocol == "seen_kept" else r["validation"][protocol]["ndcg@10"]
+              for r in runs]
+    spread = f"{statistics.mean(values):.4f}" + (f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else "")
+    return f"{spread} ({protocol.split('_')[1]})"
 
 
 def _spread(value: dict, runs: int) -> str:
@@ -58,7 +65,7 @@ def _spread(value: dict, runs: int) -> str:
 def reproduce_table(names) -> str:
     """Two rows per variant: test metrics with seen items kept and with seen items excluded (runs
     from before the excluded protocol existed have only the first)."""
-    header = ["data", "variant", "seeds", "protocol", *(m.upper() for m in METRICS), "val NDCG@10 (kept)",
+    header = ["data", "variant", "seeds", "protocol", *(m.upper() for m in METRICS), "selected on val NDCG@10",
               "best epoch", "min to best", "s/epoch", "`bench/reproduce.py` options"]
     lines = [_row(header), _row(["---"] * len(header))]
     for name in names:

@@ -9,7 +9,7 @@ the trial it was running. Every finished run is written to bench/results/tune-<d
 (with the best trial of each variant), and the oracle's state to bench/results/tune-<data>-oracle/,
 so a fresh checkout continues the same search without training the recorded runs again.
 
-    .venv/bin/python bench/tune.py --data data/beauty --trials 8
+    .venv/bin/python bench/tune.py --data data/beauty --trials 4
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def write_results(result_path, data, budget, results):
 
 @click.command()
 @click.option("--data", default="data/beauty", show_default=True)
-@click.option("--trials", default=8, show_default=True, help="Trials of the search (each trains both variants).")
+@click.option("--trials", default=4, show_default=True, help="Trials of the search (each trains both variants).")
 @click.option("--max-epochs", default=50, show_default=True)
 @click.option("--patience", default=5, show_default=True, help="Evaluations without improvement before stopping.")
 @click.option("--seed", default=0, show_default=True, help="Training seed of every run.")
@@ -120,6 +120,7 @@ def main(data, trials, max_epochs, patience, seed, search_seed):
     while True:
         trial = oracle.create_trial("bench")
         if trial.status == kt.engine.trial.TrialStatus.STOPPED:
+            print(f"the search has its {trials} trials: {os.path.relpath(result_path, ROOT)}", flush=True)
             break
         values = trial.hyperparameters.values
         record = {"trial": trial.trial_id, "values": values}
@@ -142,6 +143,7 @@ def main(data, trials, max_epochs, patience, seed, search_seed):
         oracle.update_trial(trial.trial_id, {OBJECTIVE: record["fame"]["validation"]["ndcg@10"]})
         trial.status = kt.engine.trial.TrialStatus.COMPLETED
         oracle.end_trial(trial)
+        oracle.save()  # end_trial saves before it drops the trial from the ongoing ones
         print(f"trial {trial.trial_id}: sasrec val ndcg@10 {record['sasrec']['validation']['ndcg@10']:.4f}, "
               f"fame {record['fame']['validation']['ndcg@10']:.4f} ({time.time() - start:.0f}s)", flush=True)
 

@@ -6,7 +6,7 @@ from fame_tf import FameModel, keras, tf
 from fame_tf.data import leave_one_out
 from fame_tf.layers import ExpertAttention, FacetGate, FacetItemProjection, ItemPositionEmbedding, TransformerBlock
 from fame_tf.metrics import evaluate
-from fame_tf.training import build_model, train_dataset, trim_padding
+from fame_tf.training import LinearWarmup, build_model, make_optimizer, train_dataset, trim_padding
 
 from conftest import rule_sequences
 
@@ -175,6 +175,31 @@ def test_every_training_recipe_learns_a_deterministic_next_item_rule(tiny_config
     model.fit(train_dataset(split, config), epochs=8 if config.training_scheme == "prefix" else 15, verbose=0)
     metrics = evaluate(model, split.test_history, split.test_targets, split.test_seen, ks=(1,))
     assert before["hr@1"] < 0.2 and metrics["hr@1"] > 0.95, (before, metrics)
+
+
+def test_backbone_and_facet_feed_forward_widths_are_separate_switches(tiny_config):
+    config = tiny_config.replace(hidden_size=16, num_heads=4, ffn_multiplier=4, facet_ffn_multiplier=2)
+    model = FameModel(config)
+    model.build()
+    assert model.blocks[0].ffn.inner.kernel.shape == (16, 64)  # backbone: 4 x d
+    assert model.blocks[-1].ffn.inner.kernel.shape == (4, 8)  # facet heads: 2 x d/H, shared by the heads
+    sasrec = FameModel(config.replace(variant="sasrec"))
+    sasrec.build()
+    assert {tuple(block.ffn.inner.kernel.shape) for block in sasrec.blocks} == {(16, 64)}
+
+
+def test_weight_decay_switches_to_decoupled_adamw_and_warm_up_ramps_the_rate(tiny_config):
+    def one_step(**changes):  # a zero gradient: Adam leaves the weight alone, AdamW decays it by lr x wd
+        optimizer = make_optimizer(tiny_config.replace(learning_rate=0.1, **changes))
+        weight = tf.Variable([1.0, -2.0])
+        optimizer.apply_gradients([(tf.zeros_like(weight), weight)])
+        return weight.numpy()
+
+    np.testing.assert_allclose(one_step(weight_decay=0.0), [1.0, -2.0])
+    np.testing.assert_allclose(one_step(weight_decay=0.5), [0.95, -1.9], rtol=1e-6)
+    np.testing.assert_allclose(one_step(weight_decay=0.5, warmup_steps=4), [0.9875, -1.975], rtol=1e-6)
+    schedule = LinearWarmup(1e-3, 4)
+    np.testing.assert_allclose([float(schedule(step)) for step in range(6)], [2.5e-4, 5e-4, 7.5e-4, 1e-3, 1e-3, 1e-3])
 
 
 def test_trim_padding_keeps_the_longest_history_or_the_smallest_width_that_fits():
