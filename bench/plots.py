@@ -4,7 +4,8 @@ in bench/results/plots/ (shown in the README):
 - ``tuning-<data>.png``: validation NDCG@10 per epoch of every tuning run, SASRec and FAME side by
   side per trial (bench/results/tune-<data>.json);
 - ``reproduce-<data>.png``: validation NDCG@10 per epoch of every run of the reproduction
-  benchmark, each variant and seed (bench/results/<data>.json for beauty and sports);
+  benchmark, each variant and seed, with seen items kept and excluded (bench/results/<data>.json
+  for beauty and sports);
 - ``soak.png``: the server's p50/p99 latency and resident memory per phase of the soak
   (bench/results/serving_soak.json).
 
@@ -37,10 +38,12 @@ def tuning(name: str) -> str:
 def reproduce(name: str) -> str:
     with open(os.path.join(RESULTS, f"{name}.json")) as handle:
         runs = json.load(handle)["runs"]
-    series = {f"{run['variant']} seed {run['seed']}": dict(enumerate(run["validation_ndcg@10_by_epoch"], 1))
-              for run in runs}
-    return plots.lines(series, os.path.join(OUT, f"reproduce-{name}.png"),
-                       f"{name}: validation NDCG@10 (seen kept) of each run", "epoch", "NDCG@10")
+    histories = {f"{run['variant']} seed {run['seed']}": [
+        {"epoch": epoch, "ndcg@10": kept, "seen_excluded": {"ndcg@10": excluded}}
+        for epoch, (kept, excluded) in enumerate(zip(run["validation_ndcg@10_by_epoch"],
+                                                     run["validation_ndcg@10_by_epoch_seen_excluded"]), 1)]
+        for run in runs}
+    return plots.validation_curves(histories, os.path.join(OUT, f"reproduce-{name}.png"))
 
 
 def soak() -> list:

@@ -2,7 +2,8 @@
 
 Each (variant, seed) trains with `fame-tf train` in its own process (so peak memory is its own)
 into bench/work/<data>/<variant>-seed<k>/; runs already in the results file are kept and an
-interrupted run resumes from its work directory. Prints and writes bench/results/<data>.json: per-run test metrics of the
+interrupted run resumes from its work directory (a finished one is read back from its metrics.json, so the file
+always has the current record format). Prints and writes bench/results/<data>.json: per-run test metrics of the
 validation-selected model under both ranking protocols (seen items kept; seen items excluded),
 training time and time to the best epoch, epochs, throughput, peak memory, and mean/std per variant.
 
@@ -90,9 +91,9 @@ def main(data, variants, seeds, extra, tag):
     done = _recorded(result_path)  # runs of earlier invocations (the work directories are not committed)
     for seed in [int(s) for s in seeds.split(",")]:
         for variant in variants.split(","):
-            if (variant, seed) in done:
-                continue
             out = os.path.join(ROOT, "bench", "work", name, f"{variant}-seed{seed}")
+            if (variant, seed) in done and not os.path.exists(os.path.join(out, "metrics.json")):
+                continue  # recorded where its work directory was (they are not committed)
             metrics = train(data, out, ["--seed", str(seed), *VARIANTS[variant], *extra.split()])
             epochs = len(metrics["validation_history"])
             if metrics.get("train_seconds"):  # every run of a resumed training
@@ -102,6 +103,8 @@ def main(data, variants, seeds, extra, tag):
             run = {
                 "variant": variant, "seed": seed, "test": metrics["test"], "validation": metrics["validation"],
                 "validation_ndcg@10_by_epoch": [round(h["ndcg@10"], 5) for h in metrics["validation_history"]],
+                f"validation_ndcg@10_by_epoch_{EXCLUDED}": [round(h[EXCLUDED]["ndcg@10"], 5)
+                                                           for h in metrics["validation_history"]],
                 "best_epoch": metrics["best_epoch"], "epochs": epochs,
                 "train_seconds": seconds, "timed_epochs": timed_epochs,
                 "seconds_to_best_epoch": metrics.get("seconds_to_best_epoch"),
