@@ -4,7 +4,7 @@ in bench/results/plots/ (shown in the README):
 - ``tuning-<data>.png``: validation NDCG@10 per epoch of every tuning run, SASRec and FAME side by
   side per trial (bench/results/tune-<data>.json);
 - ``reproduce-<data>.png``: validation NDCG@10 per epoch of every run of the reproduction
-  benchmark, each variant and seed, with seen items kept and excluded (bench/results/<data>.json
+  benchmark, one colour per variant and one line style per seed, with seen items kept and excluded (bench/results/<data>.json
   for beauty and sports);
 - ``soak.png``: the server's p50/p99 latency and resident memory per phase of the soak
   (bench/results/serving_soak.json).
@@ -43,7 +43,10 @@ def reproduce(name: str) -> str:
         for epoch, (kept, excluded) in enumerate(zip(run["validation_ndcg@10_by_epoch"],
                                                      run["validation_ndcg@10_by_epoch_seen_excluded"]), 1)]
         for run in runs}
-    return plots.validation_curves(histories, os.path.join(OUT, f"reproduce-{name}.png"))
+    names = {f"{run['variant']} seed {run['seed']}": run for run in runs}
+    return plots.validation_curves(histories, os.path.join(OUT, f"reproduce-{name}.png"),
+                                   groups={name: run["variant"] for name, run in names.items()},
+                                   selected={name: run["best_epoch"] for name, run in names.items()})
 
 
 def soak() -> list:

@@ -45,7 +45,8 @@ def report(runs, output, data, users, user_index, top):
         name = _run_name(run, set(names.values()))
         names[run], metrics[run] = name, _metrics(run)
     path = plots.validation_curves({names[r]: metrics[r]["validation_history"] for r in runs},
-                                   os.path.join(output, "validation_ndcg10.png"))
+                                   os.path.join(output, "validation_ndcg10.png"),
+                                   selected={names[r]: metrics[r]["best_epoch"] for r in runs})
     click.echo(f"wrote {path}")
     for run in runs:
         if metrics[run]["config"]["variant"] != "fame":

@@ -3,11 +3,12 @@ numbers, writes one file and returns its path, so the command line and the bench
 
 from __future__ import annotations
 
-from typing import Dict, List, Mapping, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 PROTOCOL_TITLES = {"seen_kept": "seen items kept", "seen_excluded": "seen items excluded"}
+LINE_STYLES = ("-", "--", ":", "-.")
 
 
 def _pyplot():
@@ -26,18 +27,40 @@ def _save(figure, path: str) -> str:
     return path
 
 
-def validation_curves(histories: Mapping[str, List[dict]], path: str, metric: str = "ndcg@10") -> str:
+def run_styles(names: Sequence[str], groups: Optional[Mapping[str, str]] = None) -> Dict[str, Tuple[int, str]]:
+    """(colour index, line style) per run: one colour per group in order of first appearance, the
+    line styles cycling within a group; without groups every run is its own group."""
+    groups = groups or {name: name for name in names}
+    colours: Dict[str, int] = {}
+    members: Dict[str, int] = {}
+    styles = {}
+    for name in names:
+        group = groups[name]
+        colours.setdefault(group, len(colours))
+        styles[name] = (colours[group], LINE_STYLES[members.get(group, 0) % len(LINE_STYLES)])
+        members[group] = members.get(group, 0) + 1
+    return styles
+
+
+def validation_curves(histories: Mapping[str, List[dict]], path: str, metric: str = "ndcg@10",
+                      groups: Optional[Mapping[str, str]] = None, selected: Optional[Mapping[str, int]] = None) -> str:
     """``metric`` per epoch for each run (``metrics.json``'s ``validation_history``), one panel per
-    protocol; a marker on each run's best epoch."""
+    protocol. A marker on each run's ``selected`` epoch (its ``best_epoch``: the same epoch in both
+    panels, since one protocol selects it), else on each curve's maximum. Runs given the same
+    ``groups`` entry (a variant's seeds) share a colour and differ in line style, so many runs still
+    read as a few variants."""
     plt = _pyplot()
+    styles = run_styles(list(histories), groups)
     figure, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
     for axis, protocol in zip(axes, PROTOCOL_TITLES):
         for name, history in histories.items():
             epochs = [row["epoch"] for row in history]
             values = [row[metric] if protocol == "seen_kept" else row["seen_excluded"][metric] for row in history]
-            line, = axis.plot(epochs, values, label=name, linewidth=1.5)
-            best = int(np.argmax(values))
-            axis.plot(epochs[best], values[best], "o", color=line.get_color())
+            colour_index, style = styles[name]
+            colour = plt.get_cmap("tab10").colors[colour_index % 10]
+            axis.plot(epochs, values, label=name, linewidth=1.5, color=colour, linestyle=style)
+            best = epochs.index(selected[name]) if selected else int(np.argmax(values))
+            axis.plot(epochs[best], values[best], "o", color=colour)
         axis.set(title=f"validation {metric.upper()}, {PROTOCOL_TITLES[protocol]}", xlabel="epoch", ylabel=metric)
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
