@@ -12,14 +12,21 @@ the winners of the tuning search (bench/tune.py); FAME's ablations change one sw
 
     .venv/bin/python bench/reproduce.py --data data/beauty                       # bench/results/beauty.json
     .venv/bin/python bench/reproduce.py --data data/beauty --variants fame-n1 --seeds 1
+    .venv/bin/python bench/reproduce.py --data data/sports --jobs 2              # two runs at once, one core each
+
+Two runs at once, each pinned to one of 2 cores, finish sooner than one after the other (bench/parallel_runs.py
+measures by how much); each run records how many ran at once, as its timings depend on it.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import platform
+import queue
 import statistics
+import threading
 
 import click
 from train_run import train
@@ -79,48 +86,81 @@ def _recorded(result_path):
         return {(r["variant"], r["seed"]): r for r in json.load(handle)["runs"]}
 
 
+def _record(variant, seed, metrics, runs_at_once):
+    epochs = len(metrics["validation_history"])
+    if metrics.get("train_seconds"):  # every run of a resumed training
+        seconds, timed_epochs = metrics["train_seconds"], epochs
+    else:  # resumed before training time was counted across runs: only its last part
+        seconds, timed_epochs = metrics["train_seconds_this_run"], metrics["epochs_this_run"]
+    return {
+        "variant": variant, "seed": seed, "test": metrics["test"], "validation": metrics["validation"],
+        "validation_ndcg@10_by_epoch": [round(h["ndcg@10"], 5) for h in metrics["validation_history"]],
+        f"validation_ndcg@10_by_epoch_{EXCLUDED}": [round(h[EXCLUDED]["ndcg@10"], 5)
+                                                   for h in metrics["validation_history"]],
+        "best_epoch": metrics["best_epoch"], "epochs": epochs,
+        "train_seconds": seconds, "timed_epochs": timed_epochs,
+        "seconds_to_best_epoch": metrics.get("seconds_to_best_epoch"),
+        "selection_protocol": metrics.get("selection_protocol", "seen_kept"),
+        "train_sequences_per_second": metrics["train_sequences_per_second"],
+        "peak_rss_mb": metrics["peak_rss_mb"], "config": metrics["config"], "runs_at_once": runs_at_once,
+    }
+
+
+def _cpu_slots(jobs):
+    """One CPU set per concurrent run: the CPUs this process may use, dealt out in turn."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if jobs > len(cpus):
+        raise click.BadParameter(f"{jobs} runs at once on {len(cpus)} CPUs", param_hint="--jobs")
+    return [set(cpus[slot::jobs]) for slot in range(jobs)] if jobs > 1 else [None]
+
+
 @click.command()
 @click.option("--data", default="data/beauty", show_default=True)
 @click.option("--variants", default="sasrec,fame", show_default=True, help=f"Comma list of {list(VARIANTS)}")
 @click.option("--seeds", default="1,2,3", show_default=True, help="Seed 0 is the one the tuning search chose by.")
 @click.option("--extra", default="", help="Extra `fame-tf train` options for every run, e.g. '--epochs 50'.")
 @click.option("--tag", default="", help="Suffix of the work and result names, to keep settings apart.")
-def main(data, variants, seeds, extra, tag):
+@click.option("--jobs", default=1, show_default=True,
+              help="Runs at once, each pinned to its share of the CPUs (recorded with each run: it changes "
+                   "the timings, not the metrics).")
+def main(data, variants, seeds, extra, tag, jobs):
     name = os.path.basename(os.path.normpath(data)) + (f"-{tag}" if tag else "")
     result_path = os.path.join(ROOT, "bench", "results", f"{name}.json")
     done = _recorded(result_path)  # runs of earlier invocations (the work directories are not committed)
-    for seed in [int(s) for s in seeds.split(",")]:
-        for variant in variants.split(","):
-            out = os.path.join(ROOT, "bench", "work", name, f"{variant}-seed{seed}")
-            if (variant, seed) in done and not os.path.exists(os.path.join(out, "metrics.json")):
-                continue  # recorded where its work directory was (they are not committed)
-            metrics = train(data, out, ["--seed", str(seed), *VARIANTS[variant], *extra.split()])
-            epochs = len(metrics["validation_history"])
-            if metrics.get("train_seconds"):  # every run of a resumed training
-                seconds, timed_epochs = metrics["train_seconds"], epochs
-            else:  # resumed before training time was counted across runs: only its last part
-                seconds, timed_epochs = metrics["train_seconds_this_run"], metrics["epochs_this_run"]
-            run = {
-                "variant": variant, "seed": seed, "test": metrics["test"], "validation": metrics["validation"],
-                "validation_ndcg@10_by_epoch": [round(h["ndcg@10"], 5) for h in metrics["validation_history"]],
-                f"validation_ndcg@10_by_epoch_{EXCLUDED}": [round(h[EXCLUDED]["ndcg@10"], 5)
-                                                           for h in metrics["validation_history"]],
-                "best_epoch": metrics["best_epoch"], "epochs": epochs,
-                "train_seconds": seconds, "timed_epochs": timed_epochs,
-                "seconds_to_best_epoch": metrics.get("seconds_to_best_epoch"),
-                "selection_protocol": metrics.get("selection_protocol", "seen_kept"),
-                "train_sequences_per_second": metrics["train_sequences_per_second"],
-                "peak_rss_mb": metrics["peak_rss_mb"], "config": metrics["config"],
-            }
-            # Merged into the file as it is now: another invocation may have added runs meanwhile.
-            runs = {**_recorded(result_path), (variant, seed): run}.values()
+    slots, writing = queue.Queue(), threading.Lock()
+    for cpus in _cpu_slots(jobs):
+        slots.put(cpus)
+
+    def run(seed, variant):
+        out = os.path.join(ROOT, "bench", "work", name, f"{variant}-seed{seed}")
+        fresh = not os.path.exists(os.path.join(out, "metrics.json"))
+        cpus = slots.get()
+        try:
+            metrics = train(data, out, ["--seed", str(seed), *VARIANTS[variant], *extra.split()], cpus)
+        finally:
+            slots.put(cpus)
+        with writing:  # merged into the file as it is now: another invocation may have added runs meanwhile
+            recorded = _recorded(result_path)
+            at_once = jobs if fresh else recorded.get((variant, seed), {}).get("runs_at_once", 1)
+            runs = {**recorded, (variant, seed): _record(variant, seed, metrics, at_once)}.values()
             runs = sorted(runs, key=lambda r: (list(VARIANTS).index(r["variant"]), r["seed"]))
-            result = {"data": data, "extra": extra, "machine": _machine(),
-                      "summary": _summarise(runs), "runs": runs}
+            result = {"data": data, "extra": extra, "machine": _machine(), "summary": _summarise(runs), "runs": runs}
             os.makedirs(os.path.dirname(result_path), exist_ok=True)
             with open(result_path, "w") as handle:
                 json.dump(result, handle, indent=2)
             print(json.dumps(result["summary"], indent=1), flush=True)
+
+    pending = [(int(seed), variant) for seed in seeds.split(",") for variant in variants.split(",")
+               if (variant, int(seed)) not in done
+               or os.path.exists(os.path.join(ROOT, "bench", "work", name, f"{variant}-seed{seed}", "metrics.json"))]
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        futures = [pool.submit(run, seed, variant) for seed, variant in pending]
+        concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
+        for future in futures:
+            future.cancel()  # after a failure, none that has not started (the running ones finish)
+    for future in futures:
+        if not future.cancelled():
+            future.result()  # a failed run stops the benchmark with its error
 
 
 if __name__ == "__main__":
