@@ -39,9 +39,9 @@ def reproduce(name: str) -> str:
     with open(os.path.join(RESULTS, f"{name}.json")) as handle:
         runs = json.load(handle)["runs"]
     histories = {f"{run['variant']} seed {run['seed']}": [
-        {"epoch": epoch, "ndcg@10": kept, "seen_excluded": {"ndcg@10": excluded}}
-        for epoch, (kept, excluded) in enumerate(zip(run["validation_ndcg@10_by_epoch"],
-                                                     run["validation_ndcg@10_by_epoch_seen_excluded"]), 1)]
+        {"epoch": evaluation * run["config"]["eval_every"], "ndcg@10": kept, "seen_excluded": {"ndcg@10": excluded}}
+        for evaluation, (kept, excluded) in enumerate(zip(run["validation_ndcg@10_by_epoch"],
+                                                          run["validation_ndcg@10_by_epoch_seen_excluded"]), 1)]
         for run in runs}
     names = {f"{run['variant']} seed {run['seed']}": run for run in runs}
     return plots.validation_curves(histories, os.path.join(OUT, f"reproduce-{name}.png"),

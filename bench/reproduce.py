@@ -15,7 +15,8 @@ the winners of the tuning search (bench/tune.py); FAME's ablations change one sw
     .venv/bin/python bench/reproduce.py --data data/sports --jobs 2              # two runs at once, one core each
 
 Two runs at once, each pinned to one of 2 cores, finish sooner than one after the other (bench/parallel_runs.py
-measures by how much); each run records how many ran at once, as its timings depend on it.
+measures by how much); each run records the `--jobs` it trained under (runs at once at most: the
+last runs of a queue train alone), as its timings depend on it.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def _recorded(result_path):
         return {(r["variant"], r["seed"]): r for r in json.load(handle)["runs"]}
 
 
-def _record(variant, seed, metrics, runs_at_once):
+def _record(variant, seed, metrics, jobs):
     epochs = len(metrics["validation_history"])
     if metrics.get("train_seconds"):  # every run of a resumed training
         seconds, timed_epochs = metrics["train_seconds"], epochs
@@ -102,7 +103,7 @@ def _record(variant, seed, metrics, runs_at_once):
         "seconds_to_best_epoch": metrics.get("seconds_to_best_epoch"),
         "selection_protocol": metrics.get("selection_protocol", "seen_kept"),
         "train_sequences_per_second": metrics["train_sequences_per_second"],
-        "peak_rss_mb": metrics["peak_rss_mb"], "config": metrics["config"], "runs_at_once": runs_at_once,
+        "peak_rss_mb": metrics["peak_rss_mb"], "config": metrics["config"], "jobs": jobs,
     }
 
 
@@ -120,29 +121,42 @@ def _cpu_slots(jobs):
 @click.option("--seeds", default="1,2,3", show_default=True, help="Seed 0 is the one the tuning search chose by.")
 @click.option("--extra", default="", help="Extra `fame-tf train` options for every run, e.g. '--epochs 50'.")
 @click.option("--tag", default="", help="Suffix of the work and result names, to keep settings apart.")
-@click.option("--jobs", default=1, show_default=True,
-              help="Runs at once, each pinned to its share of the CPUs (recorded with each run: it changes "
-                   "the timings, not the metrics).")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1),
+              help="Runs at once, each pinned to its share of the CPUs (recorded with each run as `jobs`: "
+                   "it changes the timings, not the metrics).")
 def main(data, variants, seeds, extra, tag, jobs):
     name = os.path.basename(os.path.normpath(data)) + (f"-{tag}" if tag else "")
     result_path = os.path.join(ROOT, "bench", "results", f"{name}.json")
+
+    def work(variant, seed):
+        return os.path.join(ROOT, "bench", "work", name, f"{variant}-seed{seed}")
+
     done = _recorded(result_path)  # runs of earlier invocations (the work directories are not committed)
-    slots, writing = queue.Queue(), threading.Lock()
+    pending = [(int(seed), variant) for seed in seeds.split(",") for variant in variants.split(",")
+               if (variant, int(seed)) not in done or os.path.exists(os.path.join(work(variant, seed), "metrics.json"))]
+    jobs = max(1, min(jobs, len(pending)))
+    slots, writing, stop = queue.Queue(), threading.Lock(), threading.Event()
     for cpus in _cpu_slots(jobs):
         slots.put(cpus)
 
     def run(seed, variant):
-        out = os.path.join(ROOT, "bench", "work", name, f"{variant}-seed{seed}")
+        if stop.is_set():  # a run failed or the benchmark was interrupted: start no other
+            return
+        out = work(variant, seed)
         fresh = not os.path.exists(os.path.join(out, "metrics.json"))
         cpus = slots.get()
         try:
             metrics = train(data, out, ["--seed", str(seed), *VARIANTS[variant], *extra.split()], cpus)
+        except BaseException:
+            stop.set()
+            print(f"{out} failed: no further run starts", flush=True)
+            raise
         finally:
             slots.put(cpus)
         with writing:  # merged into the file as it is now: another invocation may have added runs meanwhile
             recorded = _recorded(result_path)
-            at_once = jobs if fresh else recorded.get((variant, seed), {}).get("runs_at_once", 1)
-            runs = {**recorded, (variant, seed): _record(variant, seed, metrics, at_once)}.values()
+            ran_with = jobs if fresh else recorded.get((variant, seed), {}).get("jobs", 1)
+            runs = {**recorded, (variant, seed): _record(variant, seed, metrics, ran_with)}.values()
             runs = sorted(runs, key=lambda r: (list(VARIANTS).index(r["variant"]), r["seed"]))
             result = {"data": data, "extra": extra, "machine": _machine(), "summary": _summarise(runs), "runs": runs}
             os.makedirs(os.path.dirname(result_path), exist_ok=True)
@@ -150,17 +164,14 @@ def main(data, variants, seeds, extra, tag, jobs):
                 json.dump(result, handle, indent=2)
             print(json.dumps(result["summary"], indent=1), flush=True)
 
-    pending = [(int(seed), variant) for seed in seeds.split(",") for variant in variants.split(",")
-               if (variant, int(seed)) not in done
-               or os.path.exists(os.path.join(ROOT, "bench", "work", name, f"{variant}-seed{seed}", "metrics.json"))]
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
         futures = [pool.submit(run, seed, variant) for seed, variant in pending]
-        concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
-        for future in futures:
-            future.cancel()  # after a failure, none that has not started (the running ones finish)
-    for future in futures:
-        if not future.cancelled():
-            future.result()  # a failed run stops the benchmark with its error
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                future.result()  # a failed run stops the benchmark with its error (a running one finishes)
+        finally:
+            stop.set()
+            pool.shutdown(cancel_futures=True)
 
 
 if __name__ == "__main__":

@@ -42,9 +42,9 @@ def _command(name: str, result: dict, variant: str) -> str:
         options += f" --tag {tag}"
     if result["extra"]:
         options += f" --extra '{result['extra']}'"
-    at_once = max(r.get("runs_at_once", 1) for r in result["runs"] if r["variant"] == variant)
-    if at_once > 1:
-        options += f" --jobs {at_once}"
+    jobs = max(r.get("jobs", 1) for r in result["runs"] if r["variant"] == variant)
+    if jobs > 1:
+        options += f" --jobs {jobs}"
     return f"`{options}`"
 
 

@@ -39,8 +39,8 @@ MSG
 fi
 
 # The stack takes about 3.3 GB in .venv, plus pip's unpacked wheels while it installs.
-free_kb=$(df -Pk "$VENV" | awk 'NR == 2 {print $4}')
-if (( free_kb < 5 * 1024 * 1024 )); then
+free_kb=$(df -Pk "$VENV" 2>/dev/null | awk 'NR == 2 {print $4}') || true  # only a warning
+if [[ "$free_kb" =~ ^[0-9]+$ ]] && (( free_kb < 5 * 1024 * 1024 )); then
   echo "warning: $((free_kb / 1024)) MB free where $VENV lives; installing needs about 5 GB" >&2
 fi
 echo "==> installing the pinned stack into $VENV (about 3 minutes the first time)"
