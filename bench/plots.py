@@ -4,8 +4,8 @@ in bench/results/plots/ (shown in the README):
 - ``tuning-<data>.png``: validation NDCG@10 per epoch of every tuning run, SASRec and FAME side by
   side per trial (bench/results/tune-<data>.json);
 - ``reproduce-<data>.png``: validation NDCG@10 per epoch of every run of the reproduction
-  benchmark, one colour per variant and one line style per seed, with seen items kept and excluded (bench/results/<data>.json
-  for beauty and sports);
+  benchmark, one colour per variant and one line style per seed, with seen items kept and excluded
+  (bench/results/<data>.json for beauty and sports);
 - ``soak.png``: the server's p50/p99 latency and resident memory per phase of the soak
   (bench/results/serving_soak.json).
 
@@ -38,12 +38,12 @@ def tuning(name: str) -> str:
 def reproduce(name: str) -> str:
     with open(os.path.join(RESULTS, f"{name}.json")) as handle:
         runs = json.load(handle)["runs"]
-    histories = {f"{run['variant']} seed {run['seed']}": [
+    names = {f"{run['variant']} seed {run['seed']}": run for run in runs}
+    histories = {name: [
         {"epoch": evaluation * run["config"]["eval_every"], "ndcg@10": kept, "seen_excluded": {"ndcg@10": excluded}}
         for evaluation, (kept, excluded) in enumerate(zip(run["validation_ndcg@10_by_epoch"],
                                                           run["validation_ndcg@10_by_epoch_seen_excluded"]), 1)]
-        for run in runs}
-    names = {f"{run['variant']} seed {run['seed']}": run for run in runs}
+        for name, run in names.items()}
     return plots.validation_curves(histories, os.path.join(OUT, f"reproduce-{name}.png"),
                                    groups={name: run["variant"] for name, run in names.items()},
                                    selected={name: run["best_epoch"] for name, run in names.items()})
