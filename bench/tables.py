@@ -3,6 +3,7 @@ measured files rather than numbers typed by hand.
 
     .venv/bin/python bench/tables.py reproduce beauty sports
     .venv/bin/python bench/tables.py targets beauty sports
+    .venv/bin/python bench/tables.py curves beauty
     .venv/bin/python bench/tables.py tuning beauty
     .venv/bin/python bench/tables.py knockouts
     .venv/bin/python bench/tables.py serving
@@ -175,6 +176,44 @@ def targets_table(names) -> str:
     return "\n".join(lines)
 
 
+def _epochs_above(ours, theirs, eval_every: int) -> str:
+    """At how many common evaluations `ours` is above `theirs`, and at which epochs (as ranges)."""
+    epochs = [(i + 1) * eval_every for i, (a, b) in enumerate(zip(ours, theirs)) if a > b]
+    ranges = []
+    for epoch in epochs:
+        if ranges and epoch == ranges[-1][1] + eval_every:
+            ranges[-1][1] = epoch
+        else:
+            ranges.append([epoch, epoch])
+    where = ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in ranges) or "none"
+    return f"{len(epochs)} of {min(len(ours), len(theirs))} (epochs {where})"
+
+
+def curves_table(name: str) -> str:
+    """FAME against SASRec of the same seed along training (bench/results/<name>.json): at how many
+    common evaluations FAME's validation NDCG@10 is above under each protocol, and both protocols'
+    validation and test NDCG@10 at each run's selected epoch."""
+    result = _load(name)
+    runs = {(r["variant"], r["seed"]): r for r in result["runs"]}
+    header = ["seed", "FAME above SASRec (val, kept)", "FAME above SASRec (val, excluded)",
+              "best epochs (S, F)", "val excluded at the selected epoch (S, F)", "test excluded (S, F)"]
+    lines = [_row(header), _row(["---"] * len(header))]
+    for seed in sorted({seed for variant, seed in runs if variant == "fame" and ("sasrec", seed) in runs}):
+        sasrec, fame = runs[("sasrec", seed)], runs[("fame", seed)]
+        every = {r["config"]["eval_every"] for r in (sasrec, fame)}
+        if len(every) > 1:
+            raise click.ClickException(f"seed {seed}: the runs evaluate at different intervals {every}")
+        every = every.pop()
+        pair = (sasrec, fame)
+        lines.append(_row([seed, *(_epochs_above(fame[key], sasrec[key], every)
+                                   for key in ("validation_ndcg@10_by_epoch",
+                                               "validation_ndcg@10_by_epoch_seen_excluded")),
+                           ", ".join(str(r["best_epoch"]) for r in pair),
+                           ", ".join(f"{r['validation']['seen_excluded']['ndcg@10']:.4f}" for r in pair),
+                           ", ".join(f"{r['test']['seen_excluded']['ndcg@10']:.4f}" for r in pair)]))
+    return "\n".join(lines)
+
+
 KNOCKOUTS = ("router uniform", "experts identical", "last attention uniform", "every attention uniform", "gate uniform")
 
 
@@ -336,6 +375,13 @@ def reproduce(names):
 def targets(names):
     """The quality targets, met or not, from bench/results/<NAME>.json files (e.g. beauty sports)."""
     click.echo(targets_table(names))
+
+
+@main.command()
+@click.argument("name")
+def curves(name):
+    """FAME against SASRec of the same seed along training, from bench/results/<NAME>.json."""
+    click.echo(curves_table(name))
 
 
 @main.command()
