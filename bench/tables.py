@@ -200,6 +200,9 @@ def curves_table(name: str) -> str:
     lines = [_row(header), _row(["---"] * len(header))]
     for seed in sorted({seed for variant, seed in runs if variant == "fame" and ("sasrec", seed) in runs}):
         sasrec, fame = runs[("sasrec", seed)], runs[("fame", seed)]
+        if not all("validation_ndcg@10_by_epoch_seen_excluded" in r for r in (sasrec, fame)):
+            raise click.ClickException(f"seed {seed} of {name}: the runs have no validation curve with seen items "
+                                       "excluded (written before bench/reproduce.py recorded it)")
         every = {r["config"]["eval_every"] for r in (sasrec, fame)}
         if len(every) > 1:
             raise click.ClickException(f"seed {seed}: the runs evaluate at different intervals {every}")
