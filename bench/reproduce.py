@@ -16,7 +16,7 @@ the winners of the tuning search (bench/tune.py); FAME's ablations change one sw
 
 Two runs at once, each pinned to one of 2 cores, finish sooner than one after the other (bench/parallel_runs.py
 measures by how much); each run records the `--jobs` it trained under (runs at once at most: the
-last runs of a queue train alone), as its timings depend on it.
+last runs of a queue train alone) and the machine it trained on, as its timings depend on both.
 """
 
 from __future__ import annotations
@@ -49,8 +49,19 @@ EXCLUDED = "seen_excluded"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as handle:
+            names = [line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")]
+    except OSError:
+        names = []
+    return names[0] if names else platform.processor()
+
+
 def _machine():
+    """Where a run trained: timings compare only between runs of the same machine."""
     return {"cpus": os.cpu_count(), "platform": platform.platform(), "processor": platform.machine(),
+            "cpu_model": _cpu_model(),
             "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
 
 
@@ -87,7 +98,7 @@ def _recorded(result_path):
         return {(r["variant"], r["seed"]): r for r in json.load(handle)["runs"]}
 
 
-def _record(variant, seed, metrics, jobs):
+def _record(variant, seed, metrics, jobs, machine):
     epochs = len(metrics["validation_history"])
     if metrics.get("train_seconds"):  # every run of a resumed training
         seconds, timed_epochs = metrics["train_seconds"], epochs
@@ -104,6 +115,7 @@ def _record(variant, seed, metrics, jobs):
         "selection_protocol": metrics.get("selection_protocol", "seen_kept"),
         "train_sequences_per_second": metrics["train_sequences_per_second"],
         "peak_rss_mb": metrics["peak_rss_mb"], "config": metrics["config"], "jobs": jobs,
+        "machine": machine,
     }
 
 
@@ -155,8 +167,10 @@ def main(data, variants, seeds, extra, tag, jobs):
             slots.put(cpus)
         with writing:  # merged into the file as it is now: another invocation may have added runs meanwhile
             recorded = _recorded(result_path)
-            ran_with = jobs if fresh else recorded.get((variant, seed), {}).get("jobs", 1)
-            runs = {**recorded, (variant, seed): _record(variant, seed, metrics, ran_with)}.values()
+            before = recorded.get((variant, seed), {})
+            ran_with = jobs if fresh else before.get("jobs", 1)
+            ran_on = _machine() if fresh else before.get("machine")
+            runs = {**recorded, (variant, seed): _record(variant, seed, metrics, ran_with, ran_on)}.values()
             runs = sorted(runs, key=lambda r: (list(VARIANTS).index(r["variant"]), r["seed"]))
             result = {"data": data, "extra": extra, "machine": _machine(), "summary": _summarise(runs), "runs": runs}
             os.makedirs(os.path.dirname(result_path), exist_ok=True)

@@ -71,14 +71,23 @@ def reproduce_table(names) -> str:
     from before the excluded protocol existed have only the first)."""
     header = ["data", "variant", "seeds", "protocol", *(m.upper() for m in METRICS), "selected on val NDCG@10",
               "best epoch", "min to best", "s/epoch", "`bench/reproduce.py` options"]
-    lines = [_row(header), _row(["---"] * len(header))]
+    lines, notes = [_row(header), _row(["---"] * len(header))], []
     for name in names:
         result = _load(name)
         for variant, row in result["summary"].items():
-            seeds = ",".join(str(r["seed"]) for r in result["runs"] if r["variant"] == variant)
+            runs = [r for r in result["runs"] if r["variant"] == variant]
+            seeds = ",".join(str(r["seed"]) for r in runs)
             to_best = row.get("seconds_to_best_epoch")
             costs = [f"{row['best_epoch']:.0f}" if "best_epoch" in row else "—",
                      "—" if to_best is None else f"{to_best / 60:.0f}", f"{row['seconds_per_epoch']:.0f}"]
+            machines = _machines(runs)
+            if len(machines) > 1:  # timings of different machines are not averaged
+                costs[1:] = [", ".join("—" if r.get("seconds_to_best_epoch") is None
+                                       else f"{r['seconds_to_best_epoch'] / 60:.0f}" for r in runs),
+                             ", ".join(f"{r['train_seconds'] / r['timed_epochs']:.0f}" for r in runs)]
+                notes.append(f"{os.path.basename(name)} `{variant}` trained on {len(machines)} machines ("
+                             + "; ".join(f"seed{'s' * (len(seeds) > 1)} {','.join(seeds)}: {machine}" for machine, seeds in machines.items())
+                             + "): its minutes to best and seconds per epoch are per seed.")
             for protocol, metrics in (("kept", row), ("excluded", row.get("seen_excluded"))):
                 if metrics is None:
                     continue
@@ -87,7 +96,17 @@ def reproduce_table(names) -> str:
                                    *(_spread(metrics[m], row["runs"]) for m in METRICS),
                                    *([_validation(result, variant), *costs, _command(name, result, variant)]
                                      if first else [""] * 5)]))
-    return "\n".join(lines)
+    return "\n".join(lines + [""] * bool(notes) + notes)
+
+
+def _machines(runs) -> dict:
+    """Machine -> seeds that trained on it (runs recorded before machines were recorded: "unrecorded")."""
+    out = {}
+    for run in runs:
+        machine = run.get("machine")
+        label = f"{machine['cpu_model']}, {machine['platform']}" if machine else "unrecorded"
+        out.setdefault(label, []).append(str(run["seed"]))
+    return out
 
 
 def _protocols(metrics: dict) -> str:
