@@ -104,7 +104,7 @@ def _machines(runs) -> dict:
     out = {}
     for run in runs:
         machine = run.get("machine")
-        label = f"{machine['cpu_model']}, {machine['platform']}" if machine else "unrecorded"
+        label = ", ".join(machine[key] for key in ("cpu_model", "platform") if key in machine) if machine else "unrecorded"
         out.setdefault(label, []).append(str(run["seed"]))
     return out
 
