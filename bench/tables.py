@@ -86,7 +86,7 @@ def reproduce_table(names) -> str:
                                        else f"{r['seconds_to_best_epoch'] / 60:.0f}" for r in runs),
                              ", ".join(f"{r['train_seconds'] / r['timed_epochs']:.0f}" for r in runs)]
                 notes.append(f"{os.path.basename(name)} `{variant}` trained on {len(machines)} machines ("
-                             + "; ".join(f"seed{'s' * (len(seeds) > 1)} {','.join(seeds)}: {machine}" for machine, seeds in machines.items())
+                             + "; ".join(f"seed{'s' * (len(group) > 1)} {','.join(group)}: {machine}" for machine, group in machines.items())
                              + "): its minutes to best and seconds per epoch are per seed.")
             for protocol, metrics in (("kept", row), ("excluded", row.get("seen_excluded"))):
                 if metrics is None:
