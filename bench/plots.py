@@ -3,11 +3,12 @@ in bench/results/plots/ (shown in the README):
 
 - ``tuning-<data>.png``: validation NDCG@10 per epoch of every tuning run, SASRec and FAME side by
   side per trial (bench/results/tune-<data>.json);
-- ``reproduce-<data>.png``: validation NDCG@10 per epoch of every run of the reproduction
-  benchmark, one colour per variant and one line style per seed, with seen items kept and excluded
-  (bench/results/<data>.json for beauty and sports);
-- ``soak.png``: the server's p50/p99 latency and resident memory per phase of the soak
-  (bench/results/serving_soak.json).
+- ``reproduce-<data>.png``: validation NDCG@10 per epoch of every SASRec and FAME run of the
+  reproduction benchmark, one colour per variant and one line style per seed, with seen items kept
+  and excluded (bench/results/<data>.json for beauty and sports); ``reproduce-<data>-ablations.png``
+  the same for FAME's ablations beside SASRec and FAME of the ablations' seeds;
+- ``soak-latency.png``, ``soak-memory.png``: the server's p50/p99 latency and resident memory per
+  phase of the soak (bench/results/serving_soak.json).
 
     .venv/bin/python bench/plots.py
 """
@@ -24,6 +25,7 @@ from fame_tf import plots
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "bench", "results")
 OUT = os.path.join(RESULTS, "plots")
+FINAL = ("sasrec", "fame")  # the variants of the final table; the others are FAME's ablations
 
 
 def tuning(name: str) -> str:
@@ -35,16 +37,27 @@ def tuning(name: str) -> str:
                        f"{name}: validation NDCG@10 (seen kept) of each tuning run", "epoch", "NDCG@10")
 
 
-def reproduce(name: str) -> str:
+def reproduce(name: str) -> list:
     with open(os.path.join(RESULTS, f"{name}.json")) as handle:
         runs = json.load(handle)["runs"]
+    final = [run for run in runs if run["variant"] in FINAL]
+    ablations = [run for run in runs if run["variant"] not in FINAL]
+    paths = [_curves(final, f"reproduce-{name}.png")]
+    if ablations:
+        seeds = {run["seed"] for run in ablations}
+        beside = [run for run in final if run["seed"] in seeds]
+        paths.append(_curves(beside + ablations, f"reproduce-{name}-ablations.png"))
+    return paths
+
+
+def _curves(runs: list, filename: str) -> str:
     names = {f"{run['variant']} seed {run['seed']}": run for run in runs}
     histories = {name: [
         {"epoch": evaluation * run["config"]["eval_every"], "ndcg@10": kept, "seen_excluded": {"ndcg@10": excluded}}
         for evaluation, (kept, excluded) in enumerate(zip(run["validation_ndcg@10_by_epoch"],
                                                           run["validation_ndcg@10_by_epoch_seen_excluded"]), 1)]
         for name, run in names.items()}
-    return plots.validation_curves(histories, os.path.join(OUT, f"reproduce-{name}.png"),
+    return plots.validation_curves(histories, os.path.join(OUT, filename),
                                    groups={name: run["variant"] for name, run in names.items()},
                                    selected={name: run["best_epoch"] for name, run in names.items()})
 
@@ -65,7 +78,8 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     names = sorted(f[len("tune-"):-len(".json")] for f in os.listdir(RESULTS) if f.startswith("tune-") and f.endswith(".json"))
     reproduced = [name for name in ("beauty", "sports") if os.path.exists(os.path.join(RESULTS, f"{name}.json"))]
-    for path in [tuning(name) for name in names] + [reproduce(name) for name in reproduced] + soak():
+    curves = [path for name in reproduced for path in reproduce(name)]
+    for path in [tuning(name) for name in names] + curves + soak():
         print(f"wrote {os.path.relpath(path, ROOT)}")
 
 
