@@ -25,14 +25,14 @@ from fame_tf import plots
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "bench", "results")
 OUT = os.path.join(RESULTS, "plots")
-FINAL = ("sasrec", "fame")  # the variants of the final table; the others are FAME's ablations
+PAIR = ("sasrec", "fame")  # the variants every trial and the final table compare; the others are FAME's ablations
 
 
 def tuning(name: str) -> str:
     with open(os.path.join(RESULTS, f"tune-{name}.json")) as handle:
         result = json.load(handle)
     series = {f"trial {trial['trial']} {variant}": dict(enumerate(trial[variant]["validation_ndcg@10_by_epoch"], 1))
-              for trial in result["trials"] for variant in ("sasrec", "fame") if variant in trial}
+              for trial in result["trials"] for variant in PAIR if variant in trial}
     return plots.lines(series, os.path.join(OUT, f"tuning-{name}.png"),
                        f"{name}: validation NDCG@10 (seen kept) of each tuning run", "epoch", "NDCG@10")
 
@@ -40,8 +40,8 @@ def tuning(name: str) -> str:
 def reproduce(name: str) -> list:
     with open(os.path.join(RESULTS, f"{name}.json")) as handle:
         runs = json.load(handle)["runs"]
-    final = [run for run in runs if run["variant"] in FINAL]
-    ablations = [run for run in runs if run["variant"] not in FINAL]
+    final = [run for run in runs if run["variant"] in PAIR]
+    ablations = [run for run in runs if run["variant"] not in PAIR]
     paths = [_curves(final, f"reproduce-{name}.png")]
     if ablations:
         seeds = {run["seed"] for run in ablations}
