@@ -7,6 +7,8 @@ in bench/results/plots/ (shown in the README):
   reproduction benchmark, one colour per variant and one line style per seed, with seen items kept
   and excluded (bench/results/<data>.json for beauty and sports); ``reproduce-<data>-ablations.png``
   the same for FAME's ablations beside SASRec and FAME of the ablations' seeds;
+  ``reproduce-<data>-every-position.png`` the runs of bench/results/<data>-every-position.json
+  beside the same variants and seeds of the final table (prefix training);
 - ``soak-latency.png``, ``soak-memory.png``: the server's p50/p99 latency and resident memory per
   phase of the soak (bench/results/serving_soak.json).
 
@@ -37,9 +39,13 @@ def tuning(name: str) -> str:
                        f"{name}: validation NDCG@10 (seen kept) of each tuning run", "epoch", "NDCG@10")
 
 
-def reproduce(name: str) -> list:
+def _runs(name: str) -> list:
     with open(os.path.join(RESULTS, f"{name}.json")) as handle:
-        runs = json.load(handle)["runs"]
+        return json.load(handle)["runs"]
+
+
+def reproduce(name: str) -> list:
+    runs = _runs(name)
     final = [run for run in runs if run["variant"] in PAIR]
     ablations = [run for run in runs if run["variant"] not in PAIR]
     paths = [_curves(final, f"reproduce-{name}.png")]
@@ -47,11 +53,20 @@ def reproduce(name: str) -> list:
         seeds = {run["seed"] for run in ablations}
         beside = [run for run in final if run["seed"] in seeds]
         paths.append(_curves(beside + ablations, f"reproduce-{name}-ablations.png"))
+    if os.path.exists(os.path.join(RESULTS, f"{name}-every-position.json")):
+        every = _runs(f"{name}-every-position")
+        pairs = {(run["variant"], run["seed"]) for run in every}
+        prefix = [run for run in final if (run["variant"], run["seed"]) in pairs]
+        paths.append(_curves(prefix + every, f"reproduce-{name}-every-position.png", schemes=True))
     return paths
 
 
-def _curves(runs: list, filename: str) -> str:
-    names = {f"{run['variant']} seed {run['seed']}": run for run in runs}
+def _curves(runs: list, filename: str, schemes: bool = False) -> str:
+    """One curve per run, named by variant and seed, and by training scheme if ``schemes``."""
+    def label(run):
+        scheme = f" {run['config']['training_scheme'].replace('_', '-')}" if schemes else ""
+        return f"{run['variant']}{scheme} seed {run['seed']}"
+    names = {label(run): run for run in runs}
     histories = {name: [
         {"epoch": evaluation * run["config"]["eval_every"], "ndcg@10": kept, "seen_excluded": {"ndcg@10": excluded}}
         for evaluation, (kept, excluded) in enumerate(zip(run["validation_ndcg@10_by_epoch"],
