@@ -1,7 +1,9 @@
 """Prints the README's result tables (Markdown) from bench/results/*.json, so the README quotes the
 measured files rather than numbers typed by hand.
 
-    .venv/bin/python bench/tables.py reproduce beauty sports
+    .venv/bin/python bench/tables.py reproduce beauty sports --variants sasrec,fame
+    .venv/bin/python bench/tables.py versus beauty --seed 1
+    .venv/bin/python bench/tables.py versus beauty-every-position --seed 1 --against beauty
     .venv/bin/python bench/tables.py targets beauty sports
     .venv/bin/python bench/tables.py curves beauty
     .venv/bin/python bench/tables.py tuning beauty
@@ -66,15 +68,17 @@ def _spread(value: dict, runs: int) -> str:
     return f"{value['mean']:.4f} ± {value['std']:.4f}" if runs > 1 else f"{value['mean']:.4f}"
 
 
-def reproduce_table(names) -> str:
-    """Two rows per variant: test metrics with seen items kept and with seen items excluded (runs
-    from before the excluded protocol existed have only the first)."""
+def reproduce_table(names, variants=None) -> str:
+    """Two rows per variant (all, or those in ``variants``): test metrics with seen items kept and
+    with seen items excluded (runs from before the excluded protocol existed have only the first)."""
     header = ["data", "variant", "seeds", "protocol", *(m.upper() for m in METRICS), "selected on val NDCG@10",
               "best epoch", "min to best", "s/epoch", "`bench/reproduce.py` options"]
     lines, notes = [_row(header), _row(["---"] * len(header))], []
     for name in names:
         result = _load(name)
         for variant, row in result["summary"].items():
+            if variants and variant not in variants:
+                continue
             runs = [r for r in result["runs"] if r["variant"] == variant]
             seeds = ",".join(str(r["seed"]) for r in runs)
             to_best = row.get("seconds_to_best_epoch")
@@ -236,6 +240,44 @@ def curves_table(name: str) -> str:
     return "\n".join(lines)
 
 
+def versus_table(name: str, seed: int, reference: str = "fame", against=None) -> str:
+    """One row per run of bench/results/<name>.json with ``seed``, beside a reference run of the same
+    seed: the ``reference`` variant of the same file (an ablation against the model it ablates), or,
+    with ``against``, the same variant in bench/results/<against>.json (a changed setting against the
+    runs without it). Test NDCG@10 of the selected model under both protocols with their ratios, and
+    what each run cost."""
+    runs = [r for r in _load(name)["runs"] if r["seed"] == seed]
+    pool = _load(against)["runs"] if against else runs
+    references = {r["variant"]: r for r in pool if r["seed"] == seed}
+    rows = [(run, references.get(run["variant"] if against else reference)) for run in runs
+            if against or run["variant"] != reference]
+    if not rows:
+        raise click.ClickException(f"bench/results/{name}.json has no run of seed {seed} to compare")
+    missing = sorted({run["variant"] if against else reference for run, ref in rows if ref is None})
+    if missing:
+        raise click.ClickException(f"bench/results/{against or name}.json has no run of seed {seed} "
+                                   f"of {', '.join(missing)} to compare with")
+    header = ["run", "reference", "val NDCG@10 kept (run / ref.)", "test NDCG@10 kept (run / ref., ratio)",
+              "test NDCG@10 excluded (run / ref., ratio)", "best epoch / epochs (run; ref.)",
+              "min to best (run / ref.)", "s/epoch (run / ref.)"]
+    lines = [_row(header), _row(["---"] * len(header))]
+
+    def test(run, ref, protocol):
+        ours, theirs = (r["test"]["ndcg@10"] if protocol == "kept" else r["test"]["seen_excluded"]["ndcg@10"]
+                        for r in (run, ref))
+        return f"{ours:.4f} / {theirs:.4f}, x{ours / theirs:.3f}"
+
+    for run, ref in rows:
+        label = (f"`{ref['variant']}` ({against})" if against else f"`{ref['variant']}`")
+        lines.append(_row([f"`{run['variant']}`", label,
+                           f"{run['validation']['ndcg@10']:.4f} / {ref['validation']['ndcg@10']:.4f}",
+                           test(run, ref, "kept"), test(run, ref, "excluded"),
+                           "; ".join(f"{r['best_epoch']} / {r['epochs']}" for r in (run, ref)),
+                           " / ".join(f"{r['seconds_to_best_epoch'] / 60:.0f}" for r in (run, ref)),
+                           " / ".join(f"{r['train_seconds'] / r['timed_epochs']:.0f}" for r in (run, ref))]))
+    return "\n".join(lines)
+
+
 KNOCKOUTS = ("router uniform", "experts identical", "last attention uniform", "every attention uniform", "gate uniform")
 
 
@@ -387,9 +429,22 @@ def main():
 
 @main.command()
 @click.argument("names", nargs=-1, required=True)
-def reproduce(names):
+@click.option("--variants", default="", help="Comma-separated variants to show (default: all).")
+def reproduce(names, variants):
     """Reproduction table of bench/results/<NAME>.json files (e.g. beauty sports)."""
-    click.echo(reproduce_table(names))
+    click.echo(reproduce_table(names, [v for v in variants.split(",") if v]))
+
+
+@main.command()
+@click.argument("name")
+@click.option("--seed", type=int, required=True, help="The seed whose runs are compared.")
+@click.option("--reference", default="fame", show_default=True,
+              help="The variant of NAME each other run of the seed is set against.")
+@click.option("--against", default=None,
+              help="Set each run against the same variant and seed in bench/results/<AGAINST>.json instead.")
+def versus(name, seed, reference, against):
+    """Runs of one seed of bench/results/<NAME>.json against a reference run (ablations, changed settings)."""
+    click.echo(versus_table(name, seed, reference, against))
 
 
 @main.command()
