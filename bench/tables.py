@@ -267,7 +267,12 @@ def versus_table(name: str, seed: int, reference: str = "fame", against=None) ->
                         for r in (run, ref))
         return f"{ours:.4f} / {theirs:.4f}, x{ours / theirs:.3f}"
 
+    notes = []
     for run, ref in rows:
+        machines = [next(iter(_machines([r]))) for r in (run, ref)]
+        if machines[0] != machines[1]:
+            notes.append(f"`{run['variant']}` trained on {machines[0]}, its reference on {machines[1]}: "
+                         "their minutes and seconds per epoch are not comparable.")
         label = (f"`{ref['variant']}` ({against})" if against else f"`{ref['variant']}`")
         lines.append(_row([f"`{run['variant']}`", label,
                            f"{run['validation']['ndcg@10']:.4f} / {ref['validation']['ndcg@10']:.4f}",
@@ -275,7 +280,7 @@ def versus_table(name: str, seed: int, reference: str = "fame", against=None) ->
                            "; ".join(f"{r['best_epoch']} / {r['epochs']}" for r in (run, ref)),
                            " / ".join(f"{r['seconds_to_best_epoch'] / 60:.0f}" for r in (run, ref)),
                            " / ".join(f"{r['train_seconds'] / r['timed_epochs']:.0f}" for r in (run, ref))]))
-    return "\n".join(lines)
+    return "\n".join(lines + [""] * bool(notes) + notes)
 
 
 KNOCKOUTS = ("router uniform", "experts identical", "last attention uniform", "every attention uniform", "gate uniform")
