@@ -74,8 +74,11 @@ def reproduce_table(names, variants=None) -> str:
     header = ["data", "variant", "seeds", "protocol", *(m.upper() for m in METRICS), "selected on val NDCG@10",
               "best epoch", "min to best", "s/epoch", "`bench/reproduce.py` options"]
     lines, notes = [_row(header), _row(["---"] * len(header))], []
-    for name in names:
-        result = _load(name)
+    results = {name: _load(name) for name in names}
+    unknown = set(variants or ()) - {variant for result in results.values() for variant in result["summary"]}
+    if unknown:
+        raise click.ClickException(f"no runs of {', '.join(sorted(unknown))} in {', '.join(names)}")
+    for name, result in results.items():
         for variant, row in result["summary"].items():
             if variants and variant not in variants:
                 continue
