@@ -89,9 +89,7 @@ def reproduce_table(names, variants=None) -> str:
                      "—" if to_best is None else f"{to_best / 60:.0f}", f"{row['seconds_per_epoch']:.0f}"]
             machines = _machines(runs)
             if len(machines) > 1:  # timings of different machines are not averaged
-                costs[1:] = [", ".join("—" if r.get("seconds_to_best_epoch") is None
-                                       else f"{r['seconds_to_best_epoch'] / 60:.0f}" for r in runs),
-                             ", ".join(f"{r['train_seconds'] / r['timed_epochs']:.0f}" for r in runs)]
+                costs[1:] = [", ".join(_minutes_to_best(r) for r in runs), ", ".join(_seconds_per_epoch(r) for r in runs)]
                 notes.append(f"{os.path.basename(name)} `{variant}` trained on {len(machines)} machines ("
                              + "; ".join(f"seed{'s' * (len(group) > 1)} {','.join(group)}: {machine}" for machine, group in machines.items())
                              + "): its minutes to best and seconds per epoch are per seed.")
@@ -106,14 +104,26 @@ def reproduce_table(names, variants=None) -> str:
     return "\n".join(lines + [""] * bool(notes) + notes)
 
 
+def _machine(run) -> str:
+    """The machine a run trained on ("unrecorded" for runs from before machines were recorded)."""
+    machine = run.get("machine")
+    return ", ".join(machine[key] for key in ("cpu_model", "platform") if key in machine) if machine else "unrecorded"
+
+
 def _machines(runs) -> dict:
-    """Machine -> seeds that trained on it (runs recorded before machines were recorded: "unrecorded")."""
+    """Machine -> seeds that trained on it."""
     out = {}
     for run in runs:
-        machine = run.get("machine")
-        label = ", ".join(machine[key] for key in ("cpu_model", "platform") if key in machine) if machine else "unrecorded"
-        out.setdefault(label, []).append(str(run["seed"]))
+        out.setdefault(_machine(run), []).append(str(run["seed"]))
     return out
+
+
+def _minutes_to_best(run) -> str:
+    return "—" if run.get("seconds_to_best_epoch") is None else f"{run['seconds_to_best_epoch'] / 60:.0f}"
+
+
+def _seconds_per_epoch(run) -> str:
+    return f"{run['train_seconds'] / run['timed_epochs']:.0f}"
 
 
 def _protocols(metrics: dict) -> str:
@@ -154,8 +164,9 @@ BEAUTY_ANCHORS = {"recbole_validation_kept": 0.0484, "sasrec_kept": 0.043, "sasr
 FAME_OVER_SASREC = 1.05
 
 
-def _stat(summary: dict, protocol: str) -> dict:
-    return (summary if protocol == "kept" else summary["seen_excluded"])["ndcg@10"]
+def _stat(metrics: dict, protocol: str):
+    """NDCG@10 of one protocol ("kept" or "excluded") from a run's metrics or a summary (mean and std)."""
+    return (metrics if protocol == "kept" else metrics["seen_excluded"])["ndcg@10"]
 
 
 def _mark(met: bool) -> str:
@@ -260,29 +271,31 @@ def versus_table(name: str, seed: int, reference: str = "fame", against=None) ->
     if missing:
         raise click.ClickException(f"bench/results/{against or name}.json has no run of seed {seed} "
                                    f"of {', '.join(missing)} to compare with")
+    kept_only = sorted({r["variant"] for pair in rows for r in pair if "seen_excluded" not in r["test"]})
+    if kept_only:
+        raise click.ClickException(f"seed {seed}: the runs of {', '.join(kept_only)} have no test metrics with "
+                                   "seen items excluded (written before bench/reproduce.py recorded them)")
     header = ["run", "reference", "val NDCG@10 kept (run / ref.)", "test NDCG@10 kept (run / ref., ratio)",
               "test NDCG@10 excluded (run / ref., ratio)", "best epoch / epochs (run; ref.)",
               "min to best (run / ref.)", "s/epoch (run / ref.)"]
     lines = [_row(header), _row(["---"] * len(header))]
 
     def test(run, ref, protocol):
-        ours, theirs = (r["test"]["ndcg@10"] if protocol == "kept" else r["test"]["seen_excluded"]["ndcg@10"]
-                        for r in (run, ref))
+        ours, theirs = (_stat(r["test"], protocol) for r in (run, ref))
         return f"{ours:.4f} / {theirs:.4f}, x{ours / theirs:.3f}"
 
     notes = []
     for run, ref in rows:
-        machines = [next(iter(_machines([r]))) for r in (run, ref)]
-        if machines[0] != machines[1]:
-            notes.append(f"`{run['variant']}` trained on {machines[0]}, its reference on {machines[1]}: "
+        if _machine(run) != _machine(ref):
+            notes.append(f"`{run['variant']}` trained on {_machine(run)}, its reference on {_machine(ref)}: "
                          "their minutes and seconds per epoch are not comparable.")
         label = (f"`{ref['variant']}` ({against})" if against else f"`{ref['variant']}`")
         lines.append(_row([f"`{run['variant']}`", label,
                            f"{run['validation']['ndcg@10']:.4f} / {ref['validation']['ndcg@10']:.4f}",
                            test(run, ref, "kept"), test(run, ref, "excluded"),
                            "; ".join(f"{r['best_epoch']} / {r['epochs']}" for r in (run, ref)),
-                           " / ".join(f"{r['seconds_to_best_epoch'] / 60:.0f}" for r in (run, ref)),
-                           " / ".join(f"{r['train_seconds'] / r['timed_epochs']:.0f}" for r in (run, ref))]))
+                           " / ".join(_minutes_to_best(r) for r in (run, ref)),
+                           " / ".join(_seconds_per_epoch(r) for r in (run, ref))]))
     return "\n".join(lines + [""] * bool(notes) + notes)
 
 
