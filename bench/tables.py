@@ -151,7 +151,7 @@ def tuning_table(name: str) -> str:
                            "—" if ratio is None else f"{ratio:.3f}",
                            *(cell(trial, v, lambda r: _protocols(r["test"])) for v in ("sasrec", "fame")),
                            ", ".join(cell(trial, v, lambda r: str(r["best_epoch"])) for v in ("sasrec", "fame")),
-                           ", ".join(cell(trial, v, lambda r: f"{r['seconds_to_best_epoch'] / 60:.0f}")
+                           ", ".join(cell(trial, v, _minutes_to_best)
                                      for v in ("sasrec", "fame"))]))
     return "\n".join(lines)
 
