@@ -5,7 +5,11 @@ they run, so ``--help`` answers at once."""
 import os
 import warnings
 
-import click
+try:
+    import click
+except ModuleNotFoundError:  # the runtime install (an app's): no command line
+    raise SystemExit("fame-tf's command line comes with its extras: pip install 'fame-tf[train]' "
+                     "(or [pipeline], [serve], [all])") from None
 
 from fame_cli.model_commands import export, train
 from fame_cli.pipeline_commands import pipeline_group

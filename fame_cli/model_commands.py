@@ -7,43 +7,34 @@ import json
 
 import click
 
-from fame_cli.options import config_from, config_options, format_metrics
+from fame_cli.extras import require
+from fame_cli.options import config_from, config_options, data_from, data_options, format_metrics
 from fame_tf.config import ConfigError
 from fame_tf.contract import DEFAULT_K
 from fame_tf.distribute import DISTRIBUTIONS
 
 
 @click.command()
-@click.option("--data", default="data/beauty", show_default=True,
-              help="Sequence .txt file, CSV/TSV interaction log, or a directory with one .txt file.")
 @click.option("--output", required=True, help="Run directory: config, metrics, checkpoints, model.")
-@click.option("--k-core", default=0, show_default=True, help="Drop users/items with fewer interactions (0: off).")
-@click.option("--on-error", type=click.Choice(["raise", "skip"]), default="raise", show_default=True,
-              help="Malformed input lines: stop with an error, or skip and count them.")
-@click.option("--user-col", default="user_id", show_default=True)
-@click.option("--item-col", default="item_id", show_default=True)
-@click.option("--time-col", default="timestamp", show_default=True)
-@click.option("--delimiter", default=None, help="CSV delimiter [default: ',' for .csv, tab for .tsv]")
 @click.option("--quiet", is_flag=True, help="No per-epoch Keras progress lines.")
 @click.option("--distribution", type=click.Choice(DISTRIBUTIONS), default="auto", show_default=True,
               help="tf.distribute strategy; multi_worker: one process per worker, the cluster in TF_CONFIG "
                    "(the chief writes OUTPUT, the others OUTPUT/worker-<id>).")
+@data_options
 @config_options
-def train(data, output, k_core, on_error, user_col, item_col, time_col, delimiter, quiet, distribution, config_file,
-          **options):
+def train(output, quiet, distribution, config_file, **options):
     """Train a model on DATA into OUTPUT; prints validation and test metrics of the best epoch.
 
     Killing a run and starting the same command again resumes it."""
+    require("train")
     from fame_tf import distribute, runs
-    from fame_tf.data import DataError, load_split
+    from fame_tf.data import DataError
     from fame_tf.training import fit
 
+    data = data_from(options).absolute()
     try:
         config = config_from(config_file, options)
-        csv_options = dict(user_col=user_col, item_col=item_col, time_col=time_col, delimiter=delimiter)
-        if not data.endswith((".csv", ".tsv")):
-            csv_options = {}
-        split = load_split(data, config.max_len, k_core_min=k_core, on_error=on_error, **csv_options)
+        split = data.split(config.max_len)
     except (ConfigError, DataError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"data: {json.dumps(split.report.to_dict())}")
@@ -55,6 +46,7 @@ def train(data, output, k_core, on_error, user_col, item_col, time_col, delimite
     except ValueError as error:  # a run of another config in OUTPUT
         raise click.ClickException(str(error)) from error
     model = summary.pop("model")
+    runs.record_data(output, data)
     if not distribute.is_chief(chosen):
         click.echo(f"worker done: best epoch {summary['best_epoch']}; the chief saves and exports the model")
         return
@@ -75,6 +67,7 @@ def train(data, output, k_core, on_error, user_col, item_col, time_col, delimite
 @click.option("--k", default=DEFAULT_K, show_default=True, help="Items returned per history.")
 def export(run_dir, base_path, version, k):
     """Export a trained run for TensorFlow Serving into BASE_PATH/<version>/."""
+    require("train")
     from fame_tf import runs
     from fame_tf.export import export_version
 

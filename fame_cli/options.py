@@ -4,12 +4,27 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 
 import click
 
 from fame_tf import config as config_module
 from fame_tf.config import FameConfig
+from fame_tf.data import DataError, DataOptions, FORMATS, ON_ERROR
+
+_DATA_HELP = {
+    "format": "How to read DATA [default: auto: a directory's one .txt or .csv/.tsv parts; .csv, .tsv; else "
+              "sequence text].",
+    "user_col": "User id column of a CSV/TSV log.",
+    "item_col": "Item id column of a CSV/TSV log.",
+    "time_col": "Time column of a CSV/TSV log.",
+    "time_format": "Time column format: auto (numbers, or ISO 8601 dates; UTC when no zone is given) or a "
+                   "strptime format such as '%d/%m/%Y %H:%M'.",
+    "delimiter": "CSV/TSV delimiter [default: ',' for CSV, tab for TSV].",
+    "k_core": "Drop users and items with fewer interactions, repeatedly (0: off).",
+    "on_error": "Malformed input lines: stop with an error naming the line, or skip and count them.",
+}
 
 _CHOICES = {
     "variant": config_module.VARIANTS,
@@ -71,3 +86,44 @@ def format_metrics(metrics):
     protocols = [p for p in PROTOCOLS if p != EXCLUDED or EXCLUDED in metrics]
     return "\n    ".join(f"{protocol}: " + " ".join(f"{k}={v:.4f}" for k, v in protocol_metrics(metrics, protocol).items())
                           for protocol in protocols)
+
+
+DATA_PARAMETERS = tuple(f.name for f in dataclasses.fields(DataOptions) if f.name != "source")
+
+
+def data_options(command=None, *, source_help=None, recorded=False, optional=False):
+    """Adds ``--data`` and one option per ``DataOptions`` field (``@data_options`` or
+    ``@data_options(...)``). ``recorded``: the options default to what a run recorded (no defaults
+    shown; only options given on the command line count, see ``data_from``). ``optional``: no
+    ``--data`` by default."""
+    if command is None:
+        return functools.partial(data_options, source_help=source_help, recorded=recorded, optional=optional)
+    defaults = DataOptions()
+    for field in reversed(dataclasses.fields(DataOptions)):
+        if field.name == "source":
+            continue
+        name = "--" + field.name.replace("_", "-")
+        kind = {"format": click.Choice(FORMATS), "on_error": click.Choice(ON_ERROR), "k_core": int}.get(field.name, str)
+        shown = "" if recorded or field.name in ("format", "delimiter") else f" [default: {getattr(defaults, field.name)}]"
+        command = click.option(name, field.name, type=kind, default=None, help=_DATA_HELP[field.name] + shown)(command)
+    if optional:
+        source_help = source_help or ("Data set to read as `fame-tf train` reads it and write into DATA_ROOT as "
+                                      "the pipeline's CSV (local or gs://) [default: DATA_ROOT is used as it is].")
+    return click.option("--data", "data", default=None if recorded or optional else defaults.source,
+                        show_default=not (recorded or optional), help=source_help or "Data set: sequence text, a "
+                        "CSV/TSV interaction log, or a directory holding one .txt or the .csv/.tsv parts of one "
+                        "log (local or gs://).")(command)
+
+
+def data_from(options: dict, base: DataOptions = None) -> DataOptions:
+    """Takes ``data`` and the ``DataOptions`` fields out of a command's ``options``; the ones given on
+    the command line override ``base`` (the defaults, or what a run recorded)."""
+    values = {f.name: options.pop(f.name) for f in dataclasses.fields(DataOptions) if f.name != "source"}
+    source = options.pop("data")
+    changes = {k: v for k, v in values.items() if v is not None}
+    if source is not None:
+        changes["source"] = source
+    try:
+        return (base or DataOptions()).replace(**changes)
+    except DataError as error:
+        raise click.UsageError(str(error)) from error

@@ -6,7 +6,8 @@ import os
 
 import click
 
-from fame_cli.options import config_from, config_options, format_metrics
+from fame_cli.extras import require
+from fame_cli.options import DATA_PARAMETERS, config_from, config_options, data_from, data_options, format_metrics
 from fame_tf.config import ConfigError
 from fame_tf.contract import DEFAULT_K
 from fame_tf.distribute import DISTRIBUTIONS
@@ -62,17 +63,18 @@ def _quiet_library_warnings():
 
 
 @pipeline_group.command(name="run")
-@click.option("--data", default="data/beauty", show_default=True,
-              help="Interactions CSV (user_id,item_id,timestamp), a directory of them, or sequence text.")
+@data_options
 @click.option("--output", default="runs/pipeline", show_default=True,
               help="Pipeline root, ML Metadata, converted input and serving_model/<model>/<version>/.")
 @click.option("--no-cache", is_flag=True, help="Run every component even if its inputs are unchanged.")
 @pipeline_options
-def pipeline_run(data, output, no_cache, min_ndcg_at_10, blessing_split, top_k, distribution, beam_args, config_file,
+def pipeline_run(output, no_cache, min_ndcg_at_10, blessing_split, top_k, distribution, beam_args, config_file,
                  **options):
     """Run the pipeline here (LocalDagRunner, SQLite ML Metadata, caching); prints each component's
     time, the metrics of the blessing split, the blessing decision and the pushed model's path."""
+    require("pipeline")
     _quiet_library_warnings()
+    data = data_from(options)
     settings = _trainer_settings(config_file, top_k, distribution, options)
     from fame_tf.data import DataError
     from fame_tf.data import MIN_ITEMS
@@ -138,6 +140,7 @@ def _vertex_training(vertex_training, project, region, machine_type, accelerator
 @click.option("--image", required=True, help="Container image built from the Dockerfile, e.g. REGION-docker.pkg.dev/P/R/fame-tf:TAG.")
 @click.option("--bucket", required=True, help="Cloud Storage bucket for the pipeline root, data and serving model.")
 @click.option("--data-root", default=None, help="Directory of interaction CSVs [default: gs://BUCKET/fame/data].")
+@data_options(optional=True)
 @click.option("--output-file", default="fame_pipeline.json", show_default=True)
 @click.option("--dataflow", is_flag=True, help="Run the Beam steps on Dataflow (needs --project and --region).")
 @click.option("--project", default=None, help="Google Cloud project (for --dataflow, --vertex-training).")
@@ -147,8 +150,11 @@ def _vertex_training(vertex_training, project, region, machine_type, accelerator
 def pipeline_compile(target, image, bucket, data_root, output_file, dataflow, project, region, vertex_training,
                      machine_type, accelerator_type, accelerator_count, workers, min_ndcg_at_10, blessing_split, top_k,
                      distribution, beam_args, config_file, **options):
-    """Compile the pipeline for Vertex AI Pipelines (offline: no credentials needed)."""
+    """Compile the pipeline for Vertex AI Pipelines (offline: no credentials needed, unless --data
+    must be converted into a gs:// DATA_ROOT)."""
+    require("pipeline")
     _quiet_library_warnings()
+    data_root = _data_root(options, data_root, bucket)
     settings = _trainer_settings(config_file, top_k, distribution, options)
     training = _vertex_training(vertex_training, project, region, machine_type, accelerator_type, accelerator_count,
                                 workers)
@@ -181,6 +187,7 @@ def _compile_vertex(output_file, image, bucket, data_root, dataflow, project, re
               help="A compiled pipeline; without it the pipeline is compiled first (needs --image).")
 @click.option("--image", default=None, help="Container image (when compiling).")
 @click.option("--data-root", default=None, help="Directory of interaction CSVs [default: gs://BUCKET/fame/data].")
+@data_options(optional=True)
 @click.option("--dataflow", is_flag=True, help="Run the Beam steps on Dataflow.")
 @click.option("--service-account", default=None)
 @vertex_training_options
@@ -189,6 +196,7 @@ def pipeline_submit(project, region, bucket, pipeline_json, image, data_root, da
                     vertex_training, machine_type, accelerator_type, accelerator_count, workers,
                     min_ndcg_at_10, blessing_split, top_k, distribution, beam_args, config_file, **options):
     """Submit the pipeline to Vertex AI Pipelines (google.cloud.aiplatform.PipelineJob)."""
+    require("pipeline")
     _quiet_library_warnings()
     from pipeline.vertex_runner import submit_vertex
 
@@ -201,6 +209,7 @@ def pipeline_submit(project, region, bucket, pipeline_json, image, data_root, da
     if pipeline_json is None:
         if not image:
             raise click.UsageError("give --pipeline-json, or --image to compile the pipeline first")
+        data_root = _data_root(options, data_root, bucket)
         settings = _trainer_settings(config_file, top_k, distribution, options)
         training = _vertex_training(vertex_training, project, region, machine_type, accelerator_type,
                                     accelerator_count, workers)
@@ -211,15 +220,36 @@ def pipeline_submit(project, region, bucket, pipeline_json, image, data_root, da
 
 
 @pipeline_group.command(name="convert")
-@click.option("--data", default="data/beauty", show_default=True, help="Sequence text, or a directory with one.")
-@click.option("--output", required=True, help="Directory to write <name>/interactions.csv into.")
-def pipeline_convert(data, output):
-    """Convert sequence text to the pipeline's interactions CSV (e.g. to copy it to Cloud Storage)."""
+@data_options
+@click.option("--output", required=True, help="Directory (local or gs://) to write <name>/interactions.csv into.")
+def pipeline_convert(output, **options):
+    """Write DATA as the pipeline's interactions CSV, read as `fame-tf train` reads it."""
+    require("pipeline")
     from fame_tf.data import DataError
-    from pipeline.convert import prepare_input
+    from pipeline.convert import convert
 
     try:
-        base, pattern = prepare_input(data, output)
+        click.echo(f"wrote {convert(data_from(options), output)}")
     except DataError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"wrote {os.path.join(base, pattern)}")
+
+
+def _data_root(options, data_root, bucket):
+    """Where the compiled pipeline reads its CSVs: ``--data`` converted into DATA_ROOT when given
+    (read as `fame-tf train` reads it), else DATA_ROOT as it is."""
+    given, source = _given(DATA_PARAMETERS), options.get("data")
+    data = data_from(options)
+    if source is None:
+        if given:
+            raise click.UsageError(f"{', '.join(given)} describe --data: give --data too")
+        return data_root
+    from fame_tf.data import DataError
+    from pipeline.convert import convert
+    from pipeline.vertex_runner import bucket_paths
+
+    data_root = data_root or bucket_paths(bucket)["data_root"]
+    try:
+        convert(data, data_root)
+    except DataError as error:
+        raise click.ClickException(str(error)) from error
+    return data_root

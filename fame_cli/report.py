@@ -8,6 +8,9 @@ import os
 
 import click
 
+from fame_cli.extras import require
+from fame_cli.options import data_from, data_options
+
 
 def _run_name(run_dir: str, taken: set) -> str:
     parts = os.path.normpath(os.path.abspath(run_dir)).split(os.sep)
@@ -29,14 +32,15 @@ def _metrics(run_dir: str) -> dict:
 @click.command()
 @click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--output", required=True, type=click.Path(file_okay=False), help="Directory for the PNG files.")
-@click.option("--data", default=None,
-              help="Data of the runs' test users [default: the file each run was trained on].")
 @click.option("--users", default=5000, show_default=True, help="Test users in the gate and router charts.")
 @click.option("--user", "user_index", default=0, show_default=True, help="Test user (row) whose top items are explained.")
 @click.option("--top", default=10, show_default=True, help="Items in the explanation.")
-def report(runs, output, data, users, user_index, top):
+@data_options(recorded=True, source_help="Data of the runs' test users [default: what each run was trained on, "
+              "read as it was; the data options given here override the recorded ones].")
+def report(runs, output, users, user_index, top, **data_given):
     """Draw PNGs of finished runs into OUTPUT: validation NDCG@10 per epoch of every run; for each
     FAME run, its gate and router weights over test users and one user's explanation."""
+    require("train", "plots")
     from fame_tf import plots
 
     os.makedirs(output, exist_ok=True)
@@ -52,19 +56,20 @@ def report(runs, output, data, users, user_index, top):
         if metrics[run]["config"]["variant"] != "fame":
             click.echo(f"{run}: a {metrics[run]['config']['variant']} run has no facets to draw")
             continue
-        for path in _facet_charts(run, names[run], metrics[run], output, data, users, user_index, top):
+        for path in _facet_charts(run, names[run], metrics[run], output, dict(data_given), users, user_index, top):
             click.echo(f"wrote {path}")
 
 
-def _facet_charts(run, name, metrics, output, data, users, user_index, top):
+def _facet_charts(run, name, metrics, output, data_given, users, user_index, top):
     from fame_tf import explain, plots, runs
-    from fame_tf.data import DataError, load_split
+    from fame_tf.data import DataError
 
-    source = data or metrics["data"]["source"]
+    data = data_from(data_given, runs.recorded_data(run))
+    source = data.source
     try:
-        split = load_split(source, metrics["config"]["max_len"])
+        split = data.split(metrics["config"]["max_len"])
     except (DataError, OSError) as error:
-        raise click.ClickException(f"{run}: test users from {source}: {error} (give --data)") from error
+        raise click.ClickException(f"{run}: test users from {source}: {error} (give --data and its options)") from error
     if not 0 <= user_index < len(split.test_targets):
         raise click.ClickException(f"--user {user_index} is not a test user (0..{len(split.test_targets) - 1})")
     model, vocabulary = runs.load(run)

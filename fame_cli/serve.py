@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from fame_cli.extras import require
 from fame_tf.contract import MODEL_NAME
 
 
@@ -27,6 +28,7 @@ from fame_tf.contract import MODEL_NAME
 def serve(model_base_path, model_name, host, port, poll_seconds, policy, versions, labels, max_batch_size,
           max_body_bytes, batching, intra_op_threads, inter_op_threads):
     """Serve MODEL_BASE_PATH with TensorFlow Serving's REST API (for development and tests)."""
+    require("serve")
     import logging
 
     from fame_tf import tf

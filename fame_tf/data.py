@@ -10,6 +10,7 @@ import collections
 import csv
 import dataclasses
 import datetime
+import io
 import os
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, TypeVar
 
@@ -67,7 +68,7 @@ def read_sequences(path: str, on_error: str = "raise", report: Optional[DataRepo
     _check_on_error(on_error)
     report = report if report is not None else DataReport(source=path)
     sequences: Dict[str, List[str]] = {}
-    with open(path, encoding="utf-8") as handle:
+    with _open(path) as handle:
         for line_no, line in enumerate(handle, 1):
             report.lines_read += 1
             tokens = line.split()
@@ -97,13 +98,24 @@ def leave_one_out_parts(items: Sequence[T]) -> Optional[Dict[str, Sequence[T]]]:
     return {"train": items[:-2], "eval": items[:-1], "test": items}
 
 
-def parse_time(text: str) -> float:
-    """A timestamp as seconds: a number (any unit, only the order matters) or an ISO 8601 date
-    (``Z`` or an offset; none: local time). ValueError if it is neither."""
-    try:
-        return float(text)
-    except ValueError:
-        return datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00")).timestamp()
+AUTO_TIME = "auto"
+
+
+def parse_time(text: str, time_format: str = AUTO_TIME) -> float:
+    """A timestamp as seconds. ``auto``: a number (any unit, only the order matters) or an ISO 8601
+    date (``Z`` or an offset; none: UTC); otherwise a ``strptime`` format such as ``%d/%m/%Y %H:%M``.
+    ValueError if it does not parse."""
+    text = text.strip()
+    if time_format != AUTO_TIME:
+        moment = datetime.datetime.strptime(text, time_format)
+    else:
+        try:
+            return float(text)
+        except ValueError:
+            moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:  # the same order on every machine, whatever its time zone
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp()
 
 
 INTERACTION_COLUMNS = ("user_id", "item_id", "timestamp")
@@ -129,26 +141,34 @@ def read_interactions(
     delimiter: Optional[str] = None,
     on_error: str = "raise",
     report: Optional[DataReport] = None,
+    time_format: str = AUTO_TIME,
 ):
     """Reads a CSV/TSV interaction log with a header; groups it per user and orders each user's
-    items with ``time_ordered``. Timestamps are numbers or ISO 8601 dates."""
+    items with ``time_ordered``. Timestamps: see ``parse_time``."""
     _check_on_error(on_error)
     report = report if report is not None else DataReport(source=path)
     if delimiter is None:
         delimiter = "\t" if path.endswith((".tsv", ".tsv.txt")) else ","
     events = collections.defaultdict(list)
-    with open(path, encoding="utf-8", newline="") as handle:
+    _read_events(path, (user_col, item_col, time_col), delimiter, time_format, on_error, report, events)
+    return _finish(path, {user: time_ordered(evs) for user, evs in events.items()}, report), report
+
+
+def _read_events(path, columns, delimiter, time_format, on_error, report, events) -> None:
+    """Adds the (time, item) events of the log file ``path`` to ``events`` {user: [...]}."""
+    user_col, item_col, time_col = columns
+    with _open(path, newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         header = next(reader, None)
         if header is None:
             raise DataError(f"{path}:1: the file is empty; expected a header with {user_col}, {item_col}, {time_col}")
-        missing = [c for c in (user_col, item_col, time_col) if c not in header]
+        missing = [c for c in columns if c not in header]
         if missing:
             raise DataError(
                 f"{path}:1: missing column(s) {missing}; the header has {header} "
-                f"(delimiter {delimiter!r}: check --delimiter if this is wrong)"
+                f"(delimiter {delimiter!r}: check --delimiter and the column options if this is wrong)"
             )
-        columns = [header.index(c) for c in (user_col, item_col, time_col)]
+        indices = [header.index(c) for c in columns]
         for row in reader:
             line_no = reader.line_num
             report.lines_read += 1
@@ -157,33 +177,151 @@ def read_interactions(
             if len(row) != len(header):
                 _bad(path, line_no, f"expected {len(header)} fields, got {len(row)}", on_error, report)
                 continue
-            user, item, stamp = (row[i].strip() for i in columns)
+            user, item, stamp = (row[i].strip() for i in indices)
             if not user or not item:
                 _bad(path, line_no, f"empty {user_col if not user else item_col}", on_error, report)
                 continue
             try:
-                time = parse_time(stamp)
+                time = parse_time(stamp, time_format)
             except ValueError:
-                _bad(path, line_no, f"unparsable {time_col} {stamp!r}", on_error, report)
+                expected = "a number or ISO 8601 date" if time_format == AUTO_TIME else f"format {time_format!r}"
+                _bad(path, line_no, f"unparsable {time_col} {stamp!r} (expected {expected})", on_error, report)
                 continue
             events[user].append((time, item))
-    sequences = {user: time_ordered(evs) for user, evs in events.items()}
-    return _finish(path, sequences, report), report
 
 
-def read_dataset(path: str, on_error: str = "raise", **csv_options):
-    """Reads a data set: a sequence text file, a CSV/TSV log, or a directory holding one ``.txt``
-    (the bundled layout, e.g. ``data/beauty``)."""
-    if os.path.isdir(path):
-        texts = sorted(f for f in os.listdir(path) if f.endswith(".txt"))
-        if len(texts) != 1:
-            raise DataError(f"{path}: expected exactly one .txt sequence file in the directory, found {texts}")
-        path = os.path.join(path, texts[0])
-    if not os.path.exists(path):
-        raise DataError(f"{path}: no such file or directory")
-    if path.endswith((".csv", ".tsv")):
-        return read_interactions(path, on_error=on_error, **csv_options)
-    return read_sequences(path, on_error=on_error)
+def _open(path: str, newline: Optional[str] = None):
+    """Local files with ``open``; URLs such as ``gs://`` through TensorFlow's file systems."""
+    if "://" in path:
+        from fame_tf._keras import tf
+
+        return io.TextIOWrapper(tf.io.gfile.GFile(path, "rb"), encoding="utf-8", newline=newline)
+    return open(path, encoding="utf-8", newline=newline)
+
+
+FORMATS = ("auto", "sequences", "csv", "tsv")
+LOG_SUFFIXES = (".csv", ".tsv")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataOptions:
+    """How a data set is read: the one description that ``fame-tf train``, ``report`` and every
+    ``pipeline`` command take, and that a run records (``to_dict``, with the absolute source).
+
+    ``source``: a sequence text file (``user item item ...``, oldest first), a CSV/TSV interaction
+    log with a header, or a directory holding one ``.txt`` file or the parts of one log
+    (``*.csv``/``*.tsv``). ``format`` ``auto`` tells them apart by suffix."""
+
+    source: str = "data/beauty"
+    format: str = "auto"
+    user_col: str = "user_id"
+    item_col: str = "item_id"
+    time_col: str = "timestamp"
+    time_format: str = AUTO_TIME
+    delimiter: Optional[str] = None  # None: "," for CSV, tab for TSV
+    k_core: int = 0  # drop users and items with fewer interactions, repeatedly (0: off)
+    on_error: str = "raise"
+
+    def __post_init__(self):
+        if self.format not in FORMATS:
+            raise DataError(f"format={self.format!r} is not allowed; choose one of {list(FORMATS)}")
+        _check_on_error(self.on_error)
+        if self.delimiter is not None and len(self.delimiter) != 1:
+            raise DataError(f"delimiter={self.delimiter!r} must be one character")
+        if self.k_core < 0:
+            raise DataError(f"k_core={self.k_core} must be >= 0")
+
+    def to_dict(self) -> Dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Dict) -> "DataOptions":
+        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise DataError(f"unknown data option(s) {unknown}")
+        return cls(**values)
+
+    def replace(self, **changes) -> "DataOptions":
+        return dataclasses.replace(self, **changes)
+
+    def absolute(self) -> "DataOptions":
+        """The same options with the source as an absolute path (URLs unchanged)."""
+        return self if "://" in self.source else self.replace(source=os.path.abspath(self.source))
+
+    def files(self) -> Tuple[str, List[str]]:
+        """(format, the files to read): ``sequences`` with one file, or ``csv``/``tsv`` with the log's parts."""
+        source = self.source.rstrip("/")
+        if _isdir(source):
+            names = sorted(_listdir(source))
+            logs = [n for n in names if n.endswith(LOG_SUFFIXES)] if self.format != "sequences" else []
+            texts = [n for n in names if n.endswith(".txt")]
+            if logs and self.format in ("auto", "csv", "tsv"):
+                kinds = {os.path.splitext(n)[1][1:] for n in logs}
+                if self.format == "auto" and len(kinds) > 1:
+                    raise DataError(f"{source}: holds both .csv and .tsv files; give --format")
+                return (self.format if self.format != "auto" else kinds.pop()), [_join(source, n) for n in logs]
+            if len(texts) != 1:
+                raise DataError(f"{source}: expected exactly one .txt sequence file or the .csv/.tsv parts of one "
+                                f"interaction log in the directory, found {names[:10]}")
+            return ("sequences" if self.format == "auto" else self.format), [_join(source, texts[0])]
+        if not _exists(source):
+            raise DataError(f"{source}: no such file or directory")
+        if self.format != "auto":
+            return self.format, [source]
+        suffix = os.path.splitext(source)[1][1:]
+        return (suffix if suffix in ("csv", "tsv") else "sequences"), [source]
+
+    def read(self):
+        """(sequences {user: items oldest first}, DataReport), k-core filtered when asked."""
+        kind, paths = self.files()
+        report = DataReport(source=self.source)
+        if kind == "sequences":
+            sequences, report = read_sequences(paths[0], on_error=self.on_error, report=report)
+        else:
+            delimiter = self.delimiter or ("\t" if kind == "tsv" else ",")
+            events = collections.defaultdict(list)
+            for path in paths:
+                _read_events(path, (self.user_col, self.item_col, self.time_col), delimiter, self.time_format,
+                             self.on_error, report, events)
+            sequences = _finish(self.source, {user: time_ordered(evs) for user, evs in events.items()}, report)
+        if self.k_core > 1:
+            filtered = k_core(sequences, self.k_core)
+            report.removed_by_k_core = report.interactions_read - sum(len(s) for s in filtered.values())
+            sequences = filtered
+        return sequences, report
+
+    def split(self, max_len: int) -> "SplitData":
+        """Reads, filters and splits the data set (``leave_one_out``)."""
+        sequences, report = self.read()
+        return leave_one_out(sequences, max_len, report)
+
+
+def _isdir(path: str) -> bool:
+    if "://" in path:
+        from fame_tf._keras import tf
+
+        return tf.io.gfile.isdir(path)
+    return os.path.isdir(path)
+
+
+def _exists(path: str) -> bool:
+    if "://" in path:
+        from fame_tf._keras import tf
+
+        return tf.io.gfile.exists(path)
+    return os.path.exists(path)
+
+
+def _listdir(path: str) -> List[str]:
+    if "://" in path:
+        from fame_tf._keras import tf
+
+        return [n.rstrip("/") for n in tf.io.gfile.listdir(path)]
+    return os.listdir(path)
+
+
+def _join(directory: str, name: str) -> str:
+    return directory.rstrip("/") + "/" + name
 
 
 def k_core(sequences: Dict[str, List[str]], k: int) -> Dict[str, List[str]]:
@@ -317,11 +455,6 @@ def leave_one_out(sequences: Dict[str, List[str]], max_len: int, report: Optiona
     return split_data(vocab, users, ids["train"], ids["eval"], ids["test"], max_len, report)
 
 
-def load_split(path: str, max_len: int, k_core_min: int = 0, on_error: str = "raise", **csv_options) -> SplitData:
-    """Reads, optionally k-core filters and splits a data set."""
-    sequences, report = read_dataset(path, on_error=on_error, **csv_options)
-    if k_core_min > 1:
-        filtered = k_core(sequences, k_core_min)
-        report.removed_by_k_core = report.interactions_read - sum(len(s) for s in filtered.values())
-        sequences = filtered
-    return leave_one_out(sequences, max_len, report)
+def load_split(path: str, max_len: int, **options) -> SplitData:
+    """``DataOptions(path, **options).split(max_len)``."""
+    return DataOptions(path, **options).split(max_len)

@@ -69,7 +69,7 @@ def export_serving_model(model: FameModel, vocabulary: Sequence[str], export_dir
     # fame_tf; with fame_tf imported it rebuilds our registered classes from get_config instead.
     recommender.save(export_dir, save_format="tf", signatures=recommender.serving_signatures(),
                      include_optimizer=False, save_traces=True)
-    from fame_tf import keras3  # here: Keras 3 loads in 0.6-0.8 s, which only writing an export needs
+    from fame_tf import keras3  # not at the top: the command line defers Keras 3 until it exports
 
     keras3.save(recommender, export_dir)  # beside it, for keras.models.load_model in Keras 3 apps
     return export_dir

@@ -4,8 +4,9 @@ string histories [B, T] to the same ``item_ids``, ``scores`` and ``facet_weights
 SavedModel's ``serving_default``. The computation is ``fame_tf.core``'s, as in the tf_keras model;
 these classes only bind it to Keras 3. Strings in, so the TensorFlow backend only.
 
-Loading imports this module by itself (the file names it); it needs neither tf_keras nor an
-``import fame_tf`` in the app, and loads with ``safe_mode`` on (no Lambda layers).
+``import fame_tf`` registers these classes (Keras imports no module of a file by itself, except its
+own packages); loading needs no tf_keras and works with ``safe_mode`` on (no Lambda layers).
+Without the import, Keras's error quotes the object's config, which begins with this module's name.
 """
 
 from __future__ import annotations

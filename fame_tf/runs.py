@@ -1,5 +1,6 @@
 """A training run's directory, as ``fame-tf train`` leaves it: ``config.json`` and ``metrics.json``
-(``training.fit``), the tf-keras model, the vocabulary and the TensorFlow Serving exports."""
+(``training.fit``), how its data was read, the tf-keras model, the vocabulary and the TensorFlow
+Serving exports."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from typing import List, Optional, Sequence, Tuple
 from fame_tf import export
 from fame_tf.contract import DEFAULT_K, MODEL_NAME
 from fame_tf._keras import keras
+from fame_tf.data import DataOptions
 from fame_tf.model import FameModel
 
 MODEL_DIR = "model"  # the tf-keras SavedModel of the FameModel
 VOCABULARY_FILE = "vocabulary.json"  # raw item ids; model item i + 1 is entry i
+DATA_FILE = "data.json"  # the DataOptions the run read its data with, source absolute
 
 
 def serving_base_path(run_dir: str) -> str:
@@ -44,3 +47,23 @@ def load(run_dir: str) -> Tuple[FameModel, List[str]]:
     with open(os.path.join(run_dir, VOCABULARY_FILE), encoding="utf-8") as handle:
         vocabulary = json.load(handle)
     return keras.models.load_model(os.path.join(run_dir, MODEL_DIR), compile=False), vocabulary  # no optimizer needed
+
+
+def record_data(run_dir: str, data: DataOptions) -> None:
+    """Writes how the run read its data (source made absolute), for ``report`` and re-evaluation."""
+    with open(os.path.join(run_dir, DATA_FILE), "w", encoding="utf-8") as handle:
+        json.dump(data.absolute().to_dict(), handle, indent=2)
+
+
+def recorded_data(run_dir: str) -> DataOptions:
+    """How the run read its data. Runs written before ``data.json`` existed: their recorded source
+    (relative to the run's working directory then) with the default reading options."""
+    path = os.path.join(run_dir, DATA_FILE)
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            return DataOptions.from_dict(json.load(handle))
+    metrics = os.path.join(run_dir, "metrics.json")
+    if not os.path.exists(metrics):
+        raise FileNotFoundError(f"{metrics} is missing: has `fame-tf train --output {run_dir}` finished?")
+    with open(metrics, encoding="utf-8") as handle:
+        return DataOptions(json.load(handle)["data"]["source"])

@@ -21,6 +21,7 @@ from tfx import v1 as tfx
 from tfx.utils import io_utils
 
 from fame_tf.contract import MODEL_NAME
+from fame_tf.data import DataOptions
 from pipeline.convert import prepare_input
 from pipeline.evaluator import METRICS_FILE
 from pipeline.leave_one_out import COUNTS, EVAL
@@ -41,7 +42,7 @@ def paths(output_dir: str, model_name: str = MODEL_NAME) -> Dict[str, str]:
     }
 
 
-def run_local(data: str, output_dir: str, settings: TrainerSettings, min_ndcg_at_10: float = 0.0,
+def run_local(data: DataOptions, output_dir: str, settings: TrainerSettings, min_ndcg_at_10: float = 0.0,
               beam_pipeline_args: Optional[List[str]] = None, enable_cache: bool = True,
               pipeline_name: str = PIPELINE_NAME, model_name: str = MODEL_NAME, blessing_split: str = EVAL) -> Dict:
     """Runs the whole pipeline on ``data`` (see ``pipeline.convert.prepare_input``); returns

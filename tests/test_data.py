@@ -1,7 +1,9 @@
+import re
+
 import numpy as np
 import pytest
 
-from fame_tf.data import (DataError, every_position_examples, k_core, leave_one_out, load_split, prefix_examples,
+from fame_tf.data import (DataError, DataOptions, every_position_examples, k_core, leave_one_out, load_split, prefix_examples,
                           read_interactions, read_sequences)
 
 
@@ -94,3 +96,39 @@ def test_bundled_beauty_matches_its_documented_size():
     split = load_split("data/beauty", max_len=50)
     assert (split.report.users, split.report.items, split.report.interactions) == (22363, 12101, 198502)
     assert np.all(split.test_targets > 0) and split.num_items == 12101
+
+
+def test_data_options_read_a_directory_of_log_parts_as_one_log(tmp_path):
+    """A user's events spread over parts (as a warehouse export splits them) are ordered as one log."""
+    (tmp_path / "log").mkdir()
+    _write(tmp_path / "log" / "part-0.tsv", "who\twhat\twhen\nu\tc\t03/01/2024\nv\ta\t01/01/2024\n")
+    _write(tmp_path / "log" / "part-1.tsv", "who\twhat\twhen\nu\ta\t01/01/2024\nu\tb\t02/01/2024\n")
+    data = DataOptions(str(tmp_path / "log"), user_col="who", item_col="what", time_col="when", time_format="%d/%m/%Y")
+    sequences, report = data.read()
+    assert sequences == {"u": ["a", "b", "c"], "v": ["a"]} and report.lines_read == 4
+    assert data.files() == ("tsv", [str(tmp_path / "log" / "part-0.tsv"), str(tmp_path / "log" / "part-1.tsv")])
+    with pytest.raises(DataError, match=r"part-1.tsv:2: unparsable when '2024-01-01' \(expected format '%d/%m/%Y'\)"):
+        _write(tmp_path / "log" / "part-1.tsv", "who\twhat\twhen\nu\ta\t2024-01-01\n")
+        data.read()
+
+
+def test_data_options_k_core_counts_what_it_removes_and_round_trip_through_a_dict(tmp_path):
+    path = _write(tmp_path / "d.txt", "u1 a b c\nu2 a b d\nu3 a b c\n")
+    data = DataOptions(path, k_core=2)
+    sequences, report = data.read()
+    assert sequences == {"u1": ["a", "b", "c"], "u2": ["a", "b"], "u3": ["a", "b", "c"]}
+    assert report.removed_by_k_core == 1
+    assert DataOptions.from_dict(data.to_dict()) == data
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"format": "xml"}, "format='xml' is not allowed"),
+    ({"delimiter": ";;"}, "must be one character"),
+    ({"k_core": -1}, "k_core=-1 must be >= 0"),
+    ({"on_error": "ignore"}, "on_error='ignore' is not allowed"),
+])
+def test_data_options_reject_bad_values_naming_them(options, message):
+    with pytest.raises((DataError, ValueError), match=re.escape(message)):
+        DataOptions("x.csv", **options)
+    with pytest.raises(DataError, match="unknown data option"):
+        DataOptions.from_dict({"source": "x.csv", "sep": ";"})

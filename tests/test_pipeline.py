@@ -18,7 +18,7 @@ import pipeline  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
 from conftest import rule_sequences
 from fame_tf import FameConfig, tf
 from fame_tf.config import ConfigError
-from fame_tf.data import DataError
+from fame_tf.data import DataError, DataOptions
 from pipeline.convert import prepare_input, sequences_to_csv
 from pipeline.defaults import PIPELINE_DEFAULTS
 from pipeline.evaluator import decide
@@ -41,10 +41,16 @@ THRESHOLD = 0.3
 MULTI_PROCESS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
 
 
-def write_interactions(path, rows, header=("user_id", "item_id", "timestamp")):
+# The shared runs read the log as a shop might export it: ';'-separated, its own column names, ISO dates;
+# `fame-tf train` reads it with the same options.
+LOG_OPTIONS = {"delimiter": ";", "user_col": "uid", "item_col": "sku", "time_col": "ts"}
+LOG_FLAGS = ["--delimiter", ";", "--user-col", "uid", "--item-col", "sku", "--time-col", "ts"]
+
+
+def write_interactions(path, rows, header=("user_id", "item_id", "timestamp"), delimiter=","):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = csv.writer(handle, delimiter=delimiter)
         writer.writerow(header)
         writer.writerows(rows)
 
@@ -68,14 +74,33 @@ def chance_ndcg_at_10(num_items):
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     root = tmp_path_factory.mktemp("pipeline")
-    write_interactions(str(root / "data" / "interactions.csv"), rule_rows(too_short=3))
+    utc = datetime.timezone.utc
+    rows = [(u, i, datetime.datetime.fromtimestamp(t, utc).isoformat()) for u, i, t in rule_rows(too_short=3)]
+    write_interactions(str(root / "data" / "export.csv"), rows, header=("uid", "sku", "ts"), delimiter=";")
+    (root / "tiny.json").write_text(json.dumps({k: v for k, v in TINY.to_dict().items() if k != "num_items"}))
     return root
+
+
+def log(workdir):
+    return DataOptions(str(workdir / "data"), **LOG_OPTIONS)
 
 
 @pytest.fixture(scope="module")
 def first_run(workdir):
-    return run_local(str(workdir / "data"), str(workdir / "out"), TrainerSettings(model=TINY, top_k=20),
-                     min_ndcg_at_10=THRESHOLD, beam_pipeline_args=MULTI_PROCESS)
+    """`fame-tf pipeline run` itself, with the log's options and TINY's config."""
+    from click.testing import CliRunner
+
+    from fame_cli import main
+
+    result = CliRunner().invoke(main, [
+        "pipeline", "run", "--data", str(workdir / "data"), *LOG_FLAGS, "--output", str(workdir / "out"),
+        "--config", str(workdir / "tiny.json"), "--top-k", "20", "--min-ndcg-at-10", str(THRESHOLD),
+        *[f"--beam-arg={arg}" for arg in MULTI_PROCESS]])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert "BLESSED" in result.output
+    report = run_report(paths(str(workdir / "out"))["metadata"])
+    report["serving_model_base_path"] = paths(str(workdir / "out"))["serving"]
+    return report
 
 
 def versions(workdir):
@@ -116,6 +141,40 @@ def test_the_beam_evaluator_measures_what_one_process_measures(workdir, first_ru
     measured = first_run["evaluation"]["metrics"]
     assert measured.pop(f"mrr@{item_ids.shape[1]}") == pytest.approx(expected.pop("mrr"))
     assert measured == pytest.approx(expected)
+
+
+def test_train_report_and_pipeline_read_the_shops_log_to_the_same_split(workdir, first_run, tmp_path, monkeypatch):
+    """`fame-tf train` and `fame-tf pipeline run`, given the same data options, split the log alike;
+    the run records how it read the data, so `report` (from another directory) needs no options."""
+    from click.testing import CliRunner
+
+    from fame_cli import main
+
+    monkeypatch.chdir(workdir)
+    run = tmp_path / "run"
+    trained = CliRunner().invoke(main, ["train", "--data", "data/export.csv", *LOG_FLAGS, "--output", str(run),
+                                        "--config", "tiny.json", "--epochs", "2", "--quiet"])
+    assert trained.exit_code == 0, trained.output + repr(trained.exception)
+    recorded = json.loads((run / "data.json").read_text())
+    assert recorded == DataOptions(str(workdir / "data" / "export.csv"), **LOG_OPTIONS).to_dict()
+    monkeypatch.chdir(tmp_path)
+    pictures = CliRunner().invoke(main, ["report", str(run), "--output", "pictures", "--top", "3"])
+    assert pictures.exit_code == 0, pictures.output + repr(pictures.exception)
+    assert (tmp_path / "pictures" / "run-explanation.png").exists()
+
+    split = DataOptions(str(workdir / "data" / "export.csv"), **LOG_OPTIONS).split(50)
+    names = [""] + split.vocab.items
+    by_train = {(u, tuple(names[i] for i in np.trim_zeros(h, "f")) + (names[t],))
+                for u, h, t in zip(split.users, split.test_history, split.test_targets)}
+    root = paths(str(workdir / "out"))["pipeline_root"]
+    records = tf.data.TFRecordDataset(glob.glob(os.path.join(root, "LeaveOneOutSplit", "sequences", "*", "Split-test",
+                                                             "*")), compression_type="GZIP")
+    by_pipeline = set()
+    for record in records:
+        feature = tf.train.Example.FromString(record.numpy()).features.feature
+        by_pipeline.add((feature["user_id"].bytes_list.value[0].decode(),
+                         tuple(v.decode() for v in feature["items"].bytes_list.value)))
+    assert len(by_train) == 200 and by_pipeline == by_train
 
 
 def test_pushed_model_takes_and_returns_raw_item_ids(first_run):
@@ -170,7 +229,7 @@ def test_one_vocabulary_the_transform_maps_training_and_serving(workdir, first_r
 
 
 def test_second_run_with_unchanged_inputs_is_served_from_the_cache(workdir, first_run):
-    again = run_local(str(workdir / "data"), str(workdir / "out"), TrainerSettings(model=TINY, top_k=20),
+    again = run_local(log(workdir), str(workdir / "out"), TrainerSettings(model=TINY, top_k=20),
                       min_ndcg_at_10=THRESHOLD, beam_pipeline_args=MULTI_PROCESS)
     states = {name: node["state"] for name, node in again["components"].items()}
     assert {states[name] for name in UPSTREAM_OF_EVALUATOR} == {"CACHED"}
@@ -183,7 +242,7 @@ def test_second_run_with_unchanged_inputs_is_served_from_the_cache(workdir, firs
 
 def test_a_worse_model_is_not_blessed_or_pushed(workdir, first_run):
     worse = TINY.replace(epochs=1, learning_rate=1e-6)
-    report = run_local(str(workdir / "data"), str(workdir / "out"), TrainerSettings(model=worse, top_k=20),
+    report = run_local(log(workdir), str(workdir / "out"), TrainerSettings(model=worse, top_k=20),
                        min_ndcg_at_10=0.0, beam_pipeline_args=MULTI_PROCESS)  # only the baseline can refuse it
     assert report["components"]["Trainer"]["state"] == "COMPLETE"
     assert report["components"]["Transform"]["state"] == "CACHED"
@@ -196,7 +255,7 @@ def test_bad_csv_stops_the_run_at_validation_naming_the_columns(tmp_path):
     rows = [(f"u{n % 20}", f"2024-05-{1 + n % 28:02d}T10:00:00Z") for n in range(100)]
     write_interactions(str(tmp_path / "data" / "interactions.csv"), rows, header=("user_id", "timestamp"))
     with pytest.raises(DataValidationError) as error:
-        run_local(str(tmp_path / "data"), str(tmp_path / "out"), TrainerSettings(model=TINY, top_k=20))
+        run_local(DataOptions(str(tmp_path / "data")), str(tmp_path / "out"), TrainerSettings(model=TINY, top_k=20))
     message = str(error.value)
     assert "feature 'item_id'" in message and "missing" in message.lower()
     assert "feature 'timestamp'" not in message  # ISO dates are timestamps too
@@ -207,7 +266,7 @@ def test_unparsable_timestamp_stops_the_run_naming_the_row(tmp_path):
     rows = [(f"u{n % 20}", f"item{n % 7}", f"2024-05-{1 + n % 28:02d}" if n != 7 else "yesterday") for n in range(100)]
     write_interactions(str(tmp_path / "data" / "interactions.csv"), rows)
     with pytest.raises(DataError, match=r"user .u7., item .item0.: unparsable timestamp .yesterday."):
-        run_local(str(tmp_path / "data"), str(tmp_path / "out"), TrainerSettings(model=TINY, top_k=20))
+        run_local(DataOptions(str(tmp_path / "data")), str(tmp_path / "out"), TrainerSettings(model=TINY, top_k=20))
     assert not os.path.exists(paths(str(tmp_path / "out"))["serving"])
 
 
@@ -417,11 +476,11 @@ def test_trainer_settings_are_validated_from_custom_config():
 def test_sequence_text_becomes_the_same_csv_and_is_not_rewritten(tmp_path):
     text = tmp_path / "seq.txt"
     text.write_text("u1 a b c\nu2 b c d e\n")
-    base, pattern = prepare_input(str(text), str(tmp_path / "input"))
+    base, pattern = prepare_input(DataOptions(str(text)), str(tmp_path / "input"))
     csv_path = os.path.join(base, pattern)
     with open(csv_path) as handle:
         assert handle.read() == sequences_to_csv({"u1": ["a", "b", "c"], "u2": ["b", "c", "d", "e"]})
     assert open(csv_path).read().splitlines()[:2] == ["user_id,item_id,timestamp", "u1,a,0"]
     stamp = os.stat(csv_path).st_mtime_ns
-    assert prepare_input(str(text), str(tmp_path / "input")) == (base, pattern)
+    assert prepare_input(DataOptions(str(text)), str(tmp_path / "input")) == (base, pattern)
     assert os.stat(csv_path).st_mtime_ns == stamp  # unchanged input keeps ExampleGen's cache valid

@@ -45,6 +45,6 @@ if [[ "$free_kb" =~ ^[0-9]+$ ]] && (( free_kb < 5 * 1024 * 1024 )); then
 fi
 echo "==> installing the pinned stack into $VENV (about 3 minutes the first time)"
 "$VENV/bin/python" -m pip install --quiet --upgrade "pip==26.3"
-"$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".[test]"
+"$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".[all,test]"
 touch "$STAMP"
 echo "==> $VENV is ready"
