@@ -13,7 +13,7 @@ COPY fame_tf/ fame_tf/
 COPY pipeline/ pipeline/
 COPY serving/ serving/
 COPY fame_cli/ fame_cli/
-RUN pip install --no-cache-dir -c constraints.txt -e . \
+RUN pip install --no-cache-dir -c constraints.txt -e ".[pipeline]" \
     && python -c "import pipeline.pipeline, pipeline.trainer, pipeline.evaluator"
 
 ENV TF_USE_LEGACY_KERAS=1

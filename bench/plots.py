@@ -10,7 +10,7 @@ in bench/results/plots/ (shown in the README):
   ``reproduce-<data>-every-position.png`` the runs of bench/results/<data>-every-position.json
   beside the same variants and seeds of the final table (prefix training);
 - ``soak-latency.png``, ``soak-memory.png``: the server's p50/p99 latency and resident memory per
-  phase of the soak (bench/results/serving_soak.json).
+  phase of the soak of each default model (bench/results/serving_soak-<model>.json).
 
     .venv/bin/python bench/plots.py
 """
@@ -78,14 +78,20 @@ def _curves(runs: list, filename: str, schemes: bool = False) -> str:
 
 
 def soak() -> list:
-    with open(os.path.join(RESULTS, "serving_soak.json")) as handle:
-        phases = json.load(handle)["phases"]
-    latency = {f"{q} latency": {p["phase"]: p[f"{q}_ms"] for p in phases} for q in ("p50", "p99")}
-    memory = {"server resident memory": {p["phase"]: p["server_rss_mib"] for p in phases}}
+    """p50/p99 and server memory per phase, one line per default model (serving_soak-<model>.json)."""
+    results = {}
+    for name in ("train", "pipeline"):
+        path = os.path.join(RESULTS, f"serving_soak-{name}.json")
+        if os.path.exists(path):
+            with open(path) as handle:
+                results[name] = json.load(handle)["phases"]
+    latency = {f"{q}, {name} default": {p["phase"]: p[f"{q}_ms"] for p in phases}
+               for name, phases in results.items() for q in ("p50", "p99")}
+    memory = {f"server, {name} default": {p["phase"]: p["server_rss_mib"] for p in phases} for name, phases in results.items()}
     return [plots.lines(latency, os.path.join(OUT, "soak-latency.png"),
                         "soak: latency per 2-minute phase (a version pushed each phase)", "phase", "ms"),
             plots.lines(memory, os.path.join(OUT, "soak-memory.png"),
-                        "soak: server memory at the end of each phase", "phase", "MiB")]
+                        "soak: server memory at the end of each phase", "phase", "MiB")] if results else []
 
 
 @click.command()

@@ -1,10 +1,12 @@
-"""The serving benchmarks' model: the Beauty catalogue with the default FAME config. Latency does
-not depend on the weights, so an untrained model stands in unless ``--run`` names a trained run."""
+"""The serving benchmarks' model: the Beauty catalogue with the FAME a user gets by default, from
+`fame-tf train` (``--model train``) or from the pipeline (``--model pipeline``). Latency does not
+depend on the weights, so an untrained model stands in unless ``--run`` names a trained run."""
 
 from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
 import time
 
@@ -14,34 +16,51 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.path.join(ROOT, "bench", "work", "serving")
 RESULTS = os.path.join(ROOT, "bench", "results")
 K = 100  # items returned per request
-# The model the README's step-speed, two-worker, serving and large-catalogue figures were measured
-# with: FAME as it was configured before the tuning (4 heads x 4 experts, batch 256); the tuned
-# default (2 x 2) does less work in its last layer.
+# The model the step-speed, two-worker and large-catalogue figures were measured with: FAME as it
+# was configured before the tuning (4 heads x 4 experts, batch 256), the pipeline's architecture.
 BENCH_MODEL = {"num_heads": 4, "num_experts": 4, "batch_size": 256}
+MODELS = ("train", "pipeline")  # whose defaults the serving benchmarks measure
+
+
+def default_config(model: str, num_items: int):
+    """The FameConfig that `fame-tf train` (``train``) or `fame-tf pipeline run` (``pipeline``) builds
+    by default for ``num_items`` items."""
+    from fame_tf import FameConfig
+    from fame_tf.config import variant_defaults
+
+    values = dict(variant_defaults("fame"))
+    if model == "pipeline":
+        from pipeline.defaults import PIPELINE_DEFAULTS
+
+        values.update(PIPELINE_DEFAULTS)
+    return FameConfig.from_dict({**values, "num_items": num_items})
 HISTORY_LENGTH = 50  # items per request's history (the default max_len)
 
 
-def beauty_export(run_dir: str | None = None, data: str = "data/beauty") -> tuple[str, list]:
-    """(model base path with one version, vocabulary), exported afresh so it is the current code's."""
+def beauty_export(run_dir: str | None = None, model_name: str = "train", data: str = "data/beauty") -> tuple[str, list, dict]:
+    """(model base path with one version, vocabulary, config), exported afresh so it is the current code's."""
     from fame_tf import FameConfig, FameModel, runs
     from fame_tf.data import load_split
     from fame_tf.export import export_version
 
-    base = os.path.join(WORK, os.path.basename(os.path.normpath(run_dir)) if run_dir else "beauty-untrained")
+    base = os.path.join(WORK, os.path.basename(os.path.normpath(run_dir)) if run_dir else f"beauty-{model_name}")
     if run_dir:
         model, vocabulary = runs.load(run_dir)
     else:
         vocabulary = load_split(os.path.join(ROOT, data), FameConfig().max_len).vocab.items
-        model = FameModel(FameConfig(num_items=len(vocabulary), **BENCH_MODEL))
+        model = FameModel(default_config(model_name, len(vocabulary)))
         model.build()
     shutil.rmtree(base, ignore_errors=True)
     export_version(model, vocabulary, base, version=1, k=K)
-    return base, vocabulary
+    return base, vocabulary, model.config
 
 
-def describe(run_dir: str | None, vocabulary) -> dict:
-    """The measured model, as both serving benchmarks record it."""
-    return {"model": run_dir or "untrained, default FameConfig (d=64, 2 layers, H=4, N=4, max_len=50)",
+def describe(run_dir: str | None, model_name: str, vocabulary, config) -> dict:
+    """The measured model, as the serving benchmarks record it: whose defaults, and its shape."""
+    shape = {name: getattr(config, name) for name in ("variant", "hidden_size", "num_layers", "num_heads", "num_experts",
+                                                      "ffn_multiplier", "max_len")}
+    return {"model": run_dir or f"untrained, the default model of {'`fame-tf train`' if model_name == 'train' else 'the pipeline'}",
+            "model_defaults_of": None if run_dir else model_name, "model_settings": shape,
             "catalogue_items": len(vocabulary), "k": K, "history_length": HISTORY_LENGTH}
 
 
@@ -56,8 +75,21 @@ def percentiles(seconds) -> dict:
             "mean_ms": float(ms.mean()), "requests": int(ms.size)}
 
 
+def cpu_model() -> str:
+    """The CPU's model name (oneDNN picks other kernels on other CPUs, so timings name it)."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> dict:
-    return {"cpus": os.cpu_count(), "load_average_1_5_15": list(os.getloadavg()), "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    return {"cpu": cpu_model(), "cpus": os.cpu_count(), "load_average_1_5_15": list(os.getloadavg()),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
 
 def write(name: str, payload: dict) -> str:

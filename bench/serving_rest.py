@@ -2,7 +2,7 @@
 loopback: p50/p99 and errors at concurrency 1 and 8, then concurrency 8 again while a new version
 is pushed mid-run (Pusher style: files first, saved_model.pb last) and swapped in by the server.
 
-    .venv/bin/python bench/serving_rest.py [--seconds 30] [--run runs/beauty-fame]
+    .venv/bin/python bench/serving_rest.py --model train|pipeline [--seconds 30] [--run runs/beauty-fame]
 """
 
 import argparse
@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serving_common import WORK, beauty_export, describe, histories, machine, percentiles, write  # noqa: E402
+from serving_common import MODELS, WORK, beauty_export, describe, histories, machine, percentiles, write  # noqa: E402
 
 
 def load(url, bodies, concurrency, seconds):
@@ -70,12 +70,13 @@ def served_version(model_url):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", help="trained run directory (default: untrained model, same shapes)")
+    parser.add_argument("--model", choices=MODELS, default="train", help="whose default model to measure")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--no-batching", action="store_true", help="serve without server-side batching")
     args = parser.parse_args()
 
     load_before = machine()
-    exported, vocabulary = beauty_export(args.run)
+    exported, vocabulary, config = beauty_export(args.run, args.model)
     base = os.path.join(WORK, "rest-base")
     shutil.rmtree(base, ignore_errors=True)
     push(os.path.join(exported, "1"), base, 1)
@@ -116,8 +117,8 @@ def main():
     finally:
         server.terminate()
         server.wait(timeout=30)
-    write("serving_rest.json", {
-        **describe(args.run, vocabulary),
+    write(f"serving_rest-{args.model}.json" if not args.run else "serving_rest-run.json", {
+        **describe(args.run, args.model, vocabulary, config),
         "server": f"fame-tf serve {batching} (threaded, HTTP/1.1 keep-alive), separate process",
         "load_generator": "this process: Python threads, one keep-alive http.client connection each, row format",
         **results, "machine_before": load_before, "machine_after": machine(),

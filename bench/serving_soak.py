@@ -5,7 +5,7 @@ requests served, errors, p50/p99, the version served at the end and the server's
 errors must be 0 (the corrupt version is simply never served, and the status shows its error) and
 memory must not grow by more than 10% after the first phase (warm-up).
 
-    .venv/bin/python bench/serving_soak.py [--phases 10 --phase-seconds 120 --corrupt-phase 5]
+    .venv/bin/python bench/serving_soak.py --model train|pipeline [--phases 10 --phase-seconds 120 --corrupt-phase 5]
 """
 
 import argparse
@@ -19,7 +19,7 @@ import time
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serving_common import WORK, beauty_export, describe, histories, machine, write  # noqa: E402
+from serving_common import MODELS, WORK, beauty_export, describe, histories, machine, write  # noqa: E402
 from serving_rest import load, push  # noqa: E402
 
 
@@ -44,6 +44,7 @@ def status(model_url: str) -> list:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", help="trained run directory (default: untrained model, same shapes)")
+    parser.add_argument("--model", choices=MODELS, default="train", help="whose default model to measure")
     parser.add_argument("--phases", type=int, default=10)
     parser.add_argument("--phase-seconds", type=float, default=120)
     parser.add_argument("--corrupt-phase", type=int, default=5, help="phase whose push is a corrupt version")
@@ -51,7 +52,7 @@ def main():
     args = parser.parse_args()
 
     before = machine()
-    exported, vocabulary = beauty_export(args.run)
+    exported, vocabulary, config = beauty_export(args.run, args.model)
     source = os.path.join(exported, "1")
     base = os.path.join(WORK, "soak-base")
     shutil.rmtree(base, ignore_errors=True)
@@ -104,8 +105,8 @@ def main():
         server.wait(timeout=30)
     warm, last = phases[0]["server_rss_mib"], phases[-1]["server_rss_mib"]
     corrupt = None if args.no_push else phases[args.corrupt_phase - 1]["versions_reported"].get(str(args.corrupt_phase))
-    write("serving_soak_no_push.json" if args.no_push else "serving_soak.json", {
-        **describe(args.run, vocabulary),
+    write(f"serving_soak{'_no_push' if args.no_push else ''}-{args.model if not args.run else 'run'}.json", {
+        **describe(args.run, args.model, vocabulary, config),
         "server": "fame-tf serve (defaults: batching, 1 intra-op and 1 inter-op thread), separate process",
         "load_generator": "this process: 8 threads, one keep-alive http.client connection each",
         "phase_seconds": args.phase_seconds, "phases": phases,

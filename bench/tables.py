@@ -329,43 +329,65 @@ def knockouts_table() -> str:
     return "\n".join(lines)
 
 
+SERVING_MODELS = (("train", "`fame-tf train` default"), ("pipeline", "pipeline default"))
+
+
+def _settings(result: dict) -> str:
+    shape = result["model_settings"]
+    return (f"d={shape['hidden_size']}, {shape['num_layers']} layers, H={shape['num_heads']} x N={shape['num_experts']}, "
+            f"FFN x{shape['ffn_multiplier']}, {result['catalogue_items']:,} items, top {result['k']}")
+
+
+def _serving_machine(result: dict) -> str:
+    machine = result["machine_before"]
+    return f"{machine.get('cpu', 'CPU unrecorded')}, {machine['cpus']} cores"
+
+
 def serving_table() -> str:
-    local, rest = _load("serving_inprocess"), _load("serving_rest")
-    lines = [_row(["measurement", "p50", "p99", "throughput", "errors"]), _row(["---"] * 5),
-             _row(["in-process, 1 request", f"{local['single_request']['p50_ms']:.1f} ms",
-                   f"{local['single_request']['p99_ms']:.1f} ms", "—", "—"]),
-             _row(["in-process, batch 256", f"{local['batch_256']['ms_per_batch']:.0f} ms/batch", "—",
-                   f"{local['batch_256']['histories_per_second']:.0f} histories/s", "—"])]
+    """One column per default model: in-process and REST latency, measured by serving_inprocess.py
+    and serving_rest.py with ``--model train`` and ``--model pipeline``."""
+    models = [(name, label, _load(f"serving_inprocess-{name}"), _load(f"serving_rest-{name}"))
+              for name, label in SERVING_MODELS]
+    lines = [_row(["measurement"] + [label for _, label, _, _ in models]), _row(["---"] * (1 + len(models))),
+             _row(["model"] + [_settings(local) for _, _, local, _ in models]),
+             _row(["in-process, 1 request (p50 / p99)"] + [
+                 f"{local['single_request']['p50_ms']:.1f} / {local['single_request']['p99_ms']:.1f} ms"
+                 for _, _, local, _ in models]),
+             _row(["in-process, batch 256"] + [
+                 f"{local['batch_256']['ms_per_batch']:.0f} ms/batch, {local['batch_256']['histories_per_second']:.0f} "
+                 "histories/s" for _, _, local, _ in models])]
     for key, label in (("concurrency_1", "REST, concurrency 1"), ("concurrency_8", "REST, concurrency 8"),
                        ("concurrency_8_with_version_push", "REST, concurrency 8, new version pushed mid-run")):
-        phase = rest[key]
-        errors = str(phase["errors"])
-        if "new_version_served_after_seconds" in phase:
-            errors += f" (new version served {phase['new_version_served_after_seconds']:.1f} s after the push)"
-        lines.append(_row([label, f"{phase['p50_ms']:.1f} ms", f"{phase['p99_ms']:.1f} ms",
-                           f"{phase['requests_per_second']:.0f} req/s", errors]))
-    loads = [run[key]["load_average_1_5_15"][0] for run in (local, rest) for key in ("machine_before", "machine_after")]
+        cells = []
+        for _, _, _, rest in models:
+            phase = rest[key]
+            cell = (f"{phase['p50_ms']:.1f} / {phase['p99_ms']:.1f} ms, {phase['requests_per_second']:.0f} req/s, "
+                    f"{phase['errors']} errors")
+            if "new_version_served_after_seconds" in phase:
+                cell += f" (served {phase['new_version_served_after_seconds']:.1f} s after the push)"
+            cells.append(cell)
+        lines.append(_row([f"{label} (p50 / p99)"] + cells))
+    lines.append(_row(["machine"] + [_serving_machine(rest) for _, _, _, rest in models]))
+    loads = [f"{run[key]['load_average_1_5_15'][0]:.1f}" for _, _, local, rest in models for run in (local, rest)
+             for key in ("machine_before", "machine_after")]
     lines.append("")
-    lines.append(f"1-minute load average before/after the runs: {', '.join(f'{x:.1f}' for x in loads)}.")
+    lines.append(f"1-minute load average before/after each run: {', '.join(loads)}.")
     return "\n".join(lines)
 
 
 def soak_table() -> str:
-    result = _load("serving_soak")
-    lines = [_row(["phase", "pushed at its start", "requests", "errors", "p50", "p99", "new version served after",
-                   "versions reported at its end", "server RSS MiB"]), _row(["---"] * 9)]
-    for phase in result["phases"]:
-        served = phase["new_version_served_after_seconds"]
-        lines.append(_row([phase["phase"], phase["pushed"], phase["requests"], phase["errors"],
-                           f"{phase['p50_ms']:.1f} ms", f"{phase['p99_ms']:.1f} ms",
-                           "—" if served is None else f"{served:.1f} s",
-                           ", ".join(f"{v}: {state}" for v, state in phase["versions_reported"].items()),
-                           f"{phase['server_rss_mib']:.0f}"]))
-    lines.append("")
-    lines.append(f"{result['requests']} requests, {result['errors']} errors; resident memory "
-                 f"{result['rss_after_warm_up_mib']:.0f} MiB after the warm-up phase, {result['rss_at_end_mib']:.0f} MiB "
-                 f"at the end ({100 * result['rss_growth_after_warm_up']:+.1f}%); 1-minute load average before/after "
-                 f"{result['machine_before']['load_average_1_5_15'][0]:.1f}/{result['machine_after']['load_average_1_5_15'][0]:.1f}.")
+    """One row per default model: the soak of serving_soak.py ``--model train`` / ``--model pipeline``."""
+    lines = [_row(["model", "settings", "phases", "requests", "errors", "p50 (median over phases)", "worst phase p99",
+                   "corrupt version", "server RSS after warm-up / at end", "machine"]), _row(["---"] * 10)]
+    for name, label in SERVING_MODELS:
+        result = _load(f"serving_soak-{name}")
+        phases = result["phases"]
+        p50 = sorted(p["p50_ms"] for p in phases)[len(phases) // 2]
+        lines.append(_row([label, _settings(result), f"{len(phases)} x {result['phase_seconds']:.0f} s",
+                           result["requests"], result["errors"], f"{p50:.1f} ms",
+                           f"{max(p['p99_ms'] for p in phases):.1f} ms", result["corrupt_version_state"],
+                           f"{result['rss_after_warm_up_mib']:.0f} / {result['rss_at_end_mib']:.0f} MiB "
+                           f"({100 * result['rss_growth_after_warm_up']:+.1f}%)", _serving_machine(result)]))
     return "\n".join(lines)
 
 
@@ -497,13 +519,13 @@ def knockouts():
 
 @main.command()
 def serving():
-    """Latency table of bench/results/serving_inprocess.json and serving_rest.json."""
+    """Latency of each default model: bench/results/serving_inprocess-*.json and serving_rest-*.json."""
     click.echo(serving_table())
 
 
 @main.command()
 def soak():
-    """Phases of the serving soak in bench/results/serving_soak.json."""
+    """The serving soak of each default model: bench/results/serving_soak-*.json."""
     click.echo(soak_table())
 
 

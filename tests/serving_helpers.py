@@ -12,11 +12,11 @@ from fame_tf.data import leave_one_out
 from fame_tf.export import export_version
 from fame_tf.training import build_model, train_dataset
 
-from conftest import rule_sequences
+from conftest import SEED, rule_sequences
 
 K = 10
 CONFIG = FameConfig(num_items=30, hidden_size=16, num_heads=4, num_experts=2, max_len=12, dropout=0.0,
-                    attention_dropout=0.0, learning_rate=1e-2, batch_size=32, weight_decay=0.0, seed=1)
+                    attention_dropout=0.0, learning_rate=1e-2, batch_size=32, weight_decay=0.0, seed=SEED)
 
 
 @functools.lru_cache(maxsize=None)

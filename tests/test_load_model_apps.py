@@ -1,7 +1,8 @@
-"""Apps load the export in their own processes: a tf-keras app with ``load_model`` (after
-``import fame_tf.export``, which registers the classes, or without it: the traced calls revive),
-and Keras 3 apps with ``keras.models.load_model`` on the ``.keras`` twin (which imports
-``fame_tf.keras3`` by itself, and no tf_keras) or ``TFSMLayer`` (nothing of ours imported). All
+"""Apps load the export in their own processes, here in the pinned training environment (the
+runtime alone, on a newer Python and TensorFlow: test_app_environment.py): a tf-keras app with
+``load_model`` (after ``import fame_tf.export``, which registers the classes, or without it: the
+traced calls revive), and Keras 3 apps with ``keras.models.load_model`` on the ``.keras`` twin
+(after ``import fame_tf``; no tf_keras loaded) or ``TFSMLayer`` (nothing of ours imported). All
 must answer what the ``serving_default`` signature does."""
 
 import json
@@ -44,6 +45,7 @@ KERAS3_LOAD_MODEL_APP = """
 import json, os, sys
 import keras
 import tensorflow as tf
+import fame_tf  # registers the Keras 3 classes; TensorFlow is loaded, so tf.keras stays Keras 3
 assert keras.__version__.startswith("3."), keras.__version__
 model = keras.models.load_model(os.path.join(sys.argv[1], "keras", "fame.keras"), safe_mode=True)
 out = model(tf.constant(json.loads(sys.argv[2])))

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import pipeline  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
-from conftest import rule_sequences
+from conftest import SEED, rule_sequences
 from fame_tf import FameConfig, tf
 from fame_tf.config import ConfigError
 from fame_tf.data import DataError, DataOptions
@@ -33,7 +33,7 @@ COMPONENTS = {"CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValid
               "SequenceSchemaGen", "Transform", "Trainer", "RankingEvaluator", "Pusher"}
 NODES = COMPONENTS | {"LatestBlessedModelResolver"}  # a resolver has an execution, but no artifacts
 UPSTREAM_OF_EVALUATOR = COMPONENTS - {"RankingEvaluator", "Pusher"}
-TINY = FameConfig(hidden_size=16, num_heads=2, num_experts=2, num_layers=1, max_len=10, epochs=4, patience=3,
+TINY = FameConfig(seed=SEED, hidden_size=16, num_heads=2, num_experts=2, num_layers=1, max_len=10, epochs=4, patience=3,
                   batch_size=32, learning_rate=5e-3, dropout=0.1, attention_dropout=0.1, weight_decay=0.0)
 THRESHOLD = 0.3
 # The shared pipeline runs put every Beam step (ExampleGen, statistics, the leave-one-out split,

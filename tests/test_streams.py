@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import rule_sequences
+from conftest import SEED, rule_sequences
 from fame_tf import FameConfig, tf
 from fame_tf.data import leave_one_out
 from fame_tf.streams import FileData
@@ -61,7 +61,7 @@ def test_streamed_cases_and_counts_are_the_in_memory_ones(split_and_files):
 
 def test_fit_on_files_learns_the_rule(split_and_files, tmp_path):
     split, files = split_and_files
-    config = FameConfig(num_items=split.num_items, hidden_size=16, num_heads=2, max_len=MAX_LEN, batch_size=16,
+    config = FameConfig(num_items=split.num_items, seed=SEED, hidden_size=16, num_heads=2, max_len=MAX_LEN, batch_size=16,
                         learning_rate=0.01, dropout=0.1, attention_dropout=0.1, weight_decay=0.0, epochs=6)
     summary = fit(config, files, str(tmp_path / "run"), verbose=0)
     assert summary["test"]["mrr"] > 0.8 and summary["data"]["users"] == 40
@@ -70,7 +70,7 @@ def test_fit_on_files_learns_the_rule(split_and_files, tmp_path):
 def test_steps_per_epoch_caps_each_epoch_and_repeats_the_data(split_and_files, tmp_path):
     split, files = split_and_files
     # 50 batches are more than one pass over 40 users.
-    config = FameConfig(num_items=split.num_items, hidden_size=16, num_heads=2, max_len=MAX_LEN, batch_size=16,
+    config = FameConfig(num_items=split.num_items, seed=SEED, hidden_size=16, num_heads=2, max_len=MAX_LEN, batch_size=16,
                         weight_decay=0.0, epochs=2, steps_per_epoch=50)
     summary = fit(config, files, str(tmp_path / "run"), verbose=0)
     assert int(summary["model"].optimizer.iterations) == 100
