@@ -38,6 +38,7 @@ _CHOICES = {
     "training_scheme": config_module.TRAINING_SCHEMES,
     "norm_placement": config_module.NORM_PLACEMENTS,
     "selection_protocol": config_module.SELECTION_PROTOCOLS,
+    "train_negatives": config_module.TRAIN_NEGATIVES,
 }
 _SHORT = {"num_heads": "--heads", "num_experts": "--experts", "num_layers": "--layers"}
 

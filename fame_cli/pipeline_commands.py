@@ -154,10 +154,10 @@ def pipeline_compile(target, image, bucket, data_root, output_file, dataflow, pr
     must be converted into a gs:// DATA_ROOT)."""
     require("pipeline")
     _quiet_library_warnings()
-    data_root = _data_root(options, data_root, bucket)
-    settings = _trainer_settings(config_file, top_k, distribution, options)
+    settings = _trainer_settings(config_file, top_k, distribution, _without_data(options))
     training = _vertex_training(vertex_training, project, region, machine_type, accelerator_type, accelerator_count,
                                 workers)
+    data_root = _data_root(options, data_root, bucket)
     path = _compile_vertex(output_file, image, bucket, data_root, dataflow, project, region, settings,
                            min_ndcg_at_10, beam_args, training, blessing_split)
     click.echo(f"wrote {path}")
@@ -209,10 +209,10 @@ def pipeline_submit(project, region, bucket, pipeline_json, image, data_root, da
     if pipeline_json is None:
         if not image:
             raise click.UsageError("give --pipeline-json, or --image to compile the pipeline first")
-        data_root = _data_root(options, data_root, bucket)
-        settings = _trainer_settings(config_file, top_k, distribution, options)
+        settings = _trainer_settings(config_file, top_k, distribution, _without_data(options))
         training = _vertex_training(vertex_training, project, region, machine_type, accelerator_type,
                                     accelerator_count, workers)
+        data_root = _data_root(options, data_root, bucket)
         pipeline_json = _compile_vertex("fame_pipeline.json", image, bucket, data_root, dataflow, project, region,
                                         settings, min_ndcg_at_10, beam_args, training, blessing_split)
     job = submit_vertex(pipeline_json, project, region, bucket, service_account)
@@ -232,6 +232,10 @@ def pipeline_convert(output, **options):
         click.echo(f"wrote {convert(data_from(options), output)}")
     except DataError as error:
         raise click.ClickException(str(error)) from error
+
+
+def _without_data(options):
+    return {k: v for k, v in options.items() if k not in ("data", *DATA_PARAMETERS)}
 
 
 def _data_root(options, data_root, bucket):

@@ -22,6 +22,7 @@ ACTIVATIONS = ("gelu", "relu")
 TRAINING_SCHEMES = ("prefix", "every_position")
 NORM_PLACEMENTS = ("post", "pre")
 SELECTION_PROTOCOLS = ("seen_kept", "seen_excluded")
+TRAIN_NEGATIVES = ("all", "exclude_history")
 
 
 class ConfigError(ValueError):
@@ -71,6 +72,10 @@ class FameConfig:
     logit_scale: str = "heads"
     expert_init_std: float = 0.02  # scale of the truncated-normal start of FAME's last-layer query projections
     training_scheme: str = "prefix"
+    # exclude_history: the user's other history items are no negatives of the training softmax (the
+    # seen-excluded protocol never ranks them); the target stays, also when it is a repeat.
+    train_negatives: str = "all"
+    head_loss_weight: float = 0.0  # > 0: each FAME head's own softmax cross-entropy, weighted, beside the fused one
     length_buckets: bool = True
     learning_rate: float = 5e-4
     weight_decay: float = 0.1  # > 0: AdamW (decoupled weight decay)
@@ -101,6 +106,7 @@ class FameConfig:
             ("training_scheme", TRAINING_SCHEMES),
             ("norm_placement", NORM_PLACEMENTS),
             ("selection_protocol", SELECTION_PROTOCOLS),
+            ("train_negatives", TRAIN_NEGATIVES),
         ):
             value = getattr(self, name)
             if value not in allowed:
@@ -145,6 +151,16 @@ class FameConfig:
                 f"hidden_size={self.hidden_size} is not allowed with num_heads={self.num_heads}; "
                 "hidden_size must be divisible by num_heads"
             )
+        if isinstance(self.head_loss_weight, bool) or not isinstance(self.head_loss_weight, (int, float)) \
+                or not 0 <= self.head_loss_weight < math.inf:
+            raise ConfigError(f"head_loss_weight={self.head_loss_weight!r} is not allowed; it must be >= 0")
+        if self.head_loss_weight and (self.variant != "fame" or self.objective != "full_softmax"):
+            raise ConfigError("head_loss_weight > 0 needs variant='fame' (heads with their own scores) and "
+                              "objective='full_softmax'")
+        if self.train_negatives == "exclude_history" and (
+                self.objective, self.fusion, self.training_scheme) != ("full_softmax", "logit", "prefix"):
+            raise ConfigError("train_negatives='exclude_history' needs objective='full_softmax', fusion='logit' and "
+                              "training_scheme='prefix' (one history per example)")
         if self.fusion == "mixture" and self.objective != "full_softmax":
             raise ConfigError(
                 "fusion='mixture' is not allowed with objective="

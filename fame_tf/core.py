@@ -40,6 +40,18 @@ def compact_history(ids: tf.Tensor, max_len: int) -> tf.Tensor:
     return tf.scatter_nd(indices, tf.boolean_mask(ids, keep), tf.stack([tf.shape(ids)[0], length]))
 
 
+def history_mask(history, targets, vocab_size: int) -> tf.Tensor:
+    """[B, vocab_size] True at every item of ``history`` [B, T] except padding and the row's target
+    ``targets`` [B] (a repeat stays rankable)."""
+    history = tf.cast(history, tf.int32)
+    batch, length = tf.shape(history)[0], tf.shape(history)[1]
+    rows = tf.repeat(tf.range(batch), length)
+    counts = tf.scatter_nd(tf.stack([rows, tf.reshape(history, [-1])], axis=1), tf.ones([batch * length], tf.int32),
+                           tf.stack([batch, vocab_size]))
+    items = tf.range(vocab_size)[None, :]
+    return (counts > 0) & (items != tf.cast(targets, tf.int32)[:, None]) & (items != PADDING_ID)
+
+
 # Weights a FameModel has for training only (the sampled softmax's log-Q table); ranking does not use
 # them, so an encoder built for serving (fame_tf.keras3) has none.
 SAMPLING_PROBABILITY = "sampling_probability"
@@ -466,15 +478,22 @@ class EncoderMixin(KerasPart):
             candidates = self.candidates()
         not_padding = tf.range(self.vocab_size) != PADDING_ID
         if self.is_facet and self.config.fusion == "mixture":
-            h, e = self.config.num_heads, self.config.head_size
-            per_head = tf.einsum("mhe,vhe->mhv", outputs["heads"], tf.reshape(candidates, [-1, h, e]))
-            per_head *= self.head_score_scale
-            per_head = tf.where(not_padding, per_head, MASKED)
+            per_head = self.head_scores(outputs, candidates)
             log_probs = tf.nn.log_softmax(per_head, axis=-1) + tf.math.log(outputs["gate"])[..., None]
             scores = tf.reduce_logsumexp(log_probs, axis=1)
         else:
             scores = tf.matmul(outputs["query"], candidates, transpose_b=True)
         return tf.where(not_padding, scores, MASKED)
+
+    def head_scores(self, outputs: Dict[str, tf.Tensor], candidates: Optional[tf.Tensor] = None) -> tf.Tensor:
+        """FAME's per-head scores [M, H, num_items + 1]: s_h(v) = <F^(h), x_v^(h)> times the logit
+        scale, each head on its own (no gate); padding scores ``MASKED``."""
+        if candidates is None:
+            candidates = self.candidates()
+        h, e = self.config.num_heads, self.config.head_size
+        per_head = tf.einsum("mhe,vhe->mhv", outputs["heads"], tf.reshape(candidates, [-1, h, e]))
+        per_head *= self.head_score_scale
+        return tf.where(tf.range(self.vocab_size) != PADDING_ID, per_head, MASKED)
 
     def score(self, item_ids) -> tf.Tensor:
         """Full-catalogue scores [B, num_items + 1] of the next item after each history."""

@@ -61,10 +61,16 @@ class FameModel(core.EncoderMixin, tfrs.Model):
             # hides the catalogue's copy of each positive (a test checks it), but without the
             # [M, M] block and dense [M, M + |V|] labels that formulation needs.
             scores = self.score_outputs(outputs)
+            hidden = None
+            if self.config.train_negatives == "exclude_history":  # one history per example (prefix scheme)
+                hidden = core.history_mask(inputs["inputs"], targets, self.vocab_size)
+                scores = tf.where(hidden, core.MASKED, scores)
             if self.is_facet and self.config.fusion == "mixture":  # scores are log-probabilities
                 per_example = -tf.gather(scores, targets, batch_dims=1)
             else:
                 per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(targets, scores)
+            if self.config.head_loss_weight:
+                per_example += self.config.head_loss_weight * self._head_losses(outputs, targets, hidden)
         else:
             # In-batch sampled softmax with log-Q correction; other positives of the same item are
             # not negatives (accidental hits). The negatives are this replica's batch.
@@ -79,6 +85,15 @@ class FameModel(core.EncoderMixin, tfrs.Model):
         # The mean over the global batch: under a tf.distribute strategy each replica's share, as
         # the gradients of the replicas are summed (without a strategy, the batch mean).
         return tf.nn.compute_average_loss(per_example)
+
+    def _head_losses(self, outputs, targets, hidden) -> tf.Tensor:
+        """The mean over heads of each head's own softmax cross-entropy [M]: every facet must predict
+        the next item by itself, and the gate chooses among predictors."""
+        per_head = self.head_scores(outputs)
+        if hidden is not None:
+            per_head = tf.where(hidden[:, None, :], core.MASKED, per_head)
+        heads = tf.repeat(targets[:, None], self.config.num_heads, axis=1)
+        return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(heads, per_head), axis=1)
 
     def set_item_counts(self, counts) -> None:
         """Sets the sampled softmax's log-Q correction from training target counts [num_items + 1]."""

@@ -22,6 +22,11 @@ def test_json_round_trip():
         ({"variant": "bert4rec"}, "variant", "'fame', 'sasrec'"),
         ({"fusion": "mixture", "objective": "sampled_softmax"}, "fusion", "full_softmax"),
         ({"num_heads": 2.5}, "num_heads", "integer"),
+        ({"train_negatives": "unseen"}, "train_negatives", "'all', 'exclude_history'"),
+        ({"train_negatives": "exclude_history", "training_scheme": "every_position"}, "train_negatives", "prefix"),
+        ({"train_negatives": "exclude_history", "fusion": "mixture"}, "train_negatives", "fusion='logit'"),
+        ({"head_loss_weight": -0.5}, "head_loss_weight", ">= 0"),
+        ({"head_loss_weight": 0.5, "variant": "sasrec"}, "head_loss_weight", "variant='fame'"),
     ],
 )
 def test_bad_values_name_field_and_allowed_values(changes, field, allowed):

@@ -339,6 +339,18 @@ def test_cli_compiles_with_dataflow_flags_and_validated_trainer_settings(tmp_pat
     assert refused.exit_code != 0 and "hidden_size=31" in refused.output
     assert "--dataflow needs --project" in CliRunner().invoke(main, args + ["--dataflow"]).output
 
+    # --data in any layout `train` reads is converted into the data root the compiled pipeline reads.
+    write_interactions(str(tmp_path / "raw" / "shop.tsv"), [("u", "b", "2024-01-02"), ("u", "a", "2024-01-01")],
+                       header=("uid", "sku", "ts"), delimiter="\t")
+    root = tmp_path / "data-root"
+    with_data = CliRunner().invoke(main, args + ["--data", str(tmp_path / "raw" / "shop.tsv"), "--user-col", "uid",
+                                                 "--item-col", "sku", "--time-col", "ts", "--data-root", str(root)])
+    assert with_data.exit_code == 0, with_data.output
+    assert (root / "shop" / "interactions.csv").read_text() == "user_id,item_id,timestamp\nu,a,0\nu,b,1\n"
+    assert str(root) in open(out).read()
+    alone = CliRunner().invoke(main, args + ["--user-col", "uid"])
+    assert alone.exit_code == 2 and "--user-col describe --data: give --data too" in alone.output
+
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps({"max_len": 20}))
     assert CliRunner().invoke(main, args + ["--config", str(config_file)]).exit_code == 0
