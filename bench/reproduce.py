@@ -43,6 +43,7 @@ VARIANTS = {
     "fame-no-head-residual": ["--head-residual", "none"],
     "fame-no-logit-scale": ["--logit-scale", "none"],
     "fame-logit-scale": ["--logit-scale", "heads"],  # the default now; round 1's rows (no scale then)
+    "fame-head-losses": ["--head-loss-weight", "0.5"],  # each head also predicts on its own
 }
 KEYS = ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr")
 EXCLUDED = "seen_excluded"

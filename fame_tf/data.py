@@ -10,7 +10,6 @@ import collections
 import csv
 import dataclasses
 import datetime
-import io
 import os
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, TypeVar
 
@@ -195,7 +194,7 @@ def _open(path: str, newline: Optional[str] = None):
     if "://" in path:
         from fame_tf._keras import tf
 
-        return io.TextIOWrapper(tf.io.gfile.GFile(path, "rb"), encoding="utf-8", newline=newline)
+        return tf.io.gfile.GFile(path, "r")  # text, line endings kept (as newline="" gives csv)
     return open(path, encoding="utf-8", newline=newline)
 
 

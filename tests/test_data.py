@@ -132,3 +132,12 @@ def test_data_options_reject_bad_values_naming_them(options, message):
         DataOptions("x.csv", **options)
     with pytest.raises(DataError, match="unknown data option"):
         DataOptions.from_dict({"source": "x.csv", "sep": ";"})
+
+
+def test_data_options_read_urls_through_tensorflow_file_systems(tmp_path):
+    """A file:// URL takes the path gs:// takes (tf.io.gfile), with Windows line endings kept for csv."""
+    (tmp_path / "log").mkdir()
+    _write(tmp_path / "log" / "part.csv", "uid;sku;ts\r\nu;a;2024-01-02\r\nu;b;2024-01-01\r\nv;c;5\r\n")
+    data = DataOptions(f"file://{tmp_path}/log", delimiter=";", user_col="uid", item_col="sku", time_col="ts")
+    assert data.read()[0] == {"u": ["b", "a"], "v": ["c"]}
+    assert data.absolute() == data  # URLs stay as they are
