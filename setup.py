@@ -10,7 +10,6 @@ from setuptools import find_packages, setup
 TRAIN = [
     "tf-keras>=2.16",  # TFRS 0.7 and TensorFlow Transform 1.16 need Keras 2
     "tensorflow-recommenders==0.7.*",
-    "numpy<2",
     "click>=8",
 ]
 EXTRAS = {

@@ -50,16 +50,22 @@ def measure_runs(runs, measure, result_path: str, root: str) -> None:
 
 
 def finished_run(run_dir: str, root: str):
-    """(metrics.json, leave-one-out split of the run's data) of a finished run; the data path in
-    its metrics is relative to the repository ``root``, where the benchmarks run."""
-    from fame_tf.data import load_split
+    """(metrics.json, leave-one-out split of the run's data) of a finished run: read as the run
+    recorded (``data.json``), or, for runs from before it, from the source in its metrics, relative
+    to the repository ``root``, where the benchmarks run."""
+    from fame_tf import runs
+    from fame_tf.data import DataOptions
 
     metrics_path = os.path.join(run_dir, "metrics.json")
     if not os.path.exists(metrics_path):
         raise SystemExit(f"{run_dir} has no metrics.json: the run has not finished")
     with open(metrics_path) as handle:
         metrics = json.load(handle)
-    return metrics, load_split(os.path.join(root, metrics["data"]["source"]), metrics["config"]["max_len"])
+    if os.path.exists(os.path.join(run_dir, runs.DATA_FILE)):
+        data = runs.recorded_data(run_dir)
+    else:
+        data = DataOptions(os.path.join(root, metrics["data"]["source"]))
+    return metrics, data.split(metrics["config"]["max_len"])
 
 
 def beauty_lengths(root: str):

@@ -41,12 +41,15 @@ def train(output, quiet, distribution, config_file, **options):
     chosen = distribute.strategy(distribution)
     output = distribute.run_directory(output, chosen)
     try:
+        runs.record_data(output, data)
+    except ValueError as error:  # a run of other data in OUTPUT
+        raise click.ClickException(str(error)) from error
+    try:
         with chosen.scope():
             summary = fit(config.replace(num_items=split.num_items), split, output, verbose=0 if quiet else 2)
     except ValueError as error:  # a run of another config in OUTPUT
         raise click.ClickException(str(error)) from error
     model = summary.pop("model")
-    runs.record_data(output, data)
     if not distribute.is_chief(chosen):
         click.echo(f"worker done: best epoch {summary['best_epoch']}; the chief saves and exports the model")
         return

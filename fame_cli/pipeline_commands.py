@@ -239,8 +239,8 @@ def _without_data(options):
 
 
 def _data_root(options, data_root, bucket):
-    """Where the compiled pipeline reads its CSVs: ``--data`` converted into DATA_ROOT when given
-    (read as `fame-tf train` reads it), else DATA_ROOT as it is."""
+    """Where the compiled pipeline reads its CSVs: with ``--data``, the directory DATA_ROOT/<name>/
+    it is converted into (read as `fame-tf train` reads it); else DATA_ROOT as it is."""
     given, source = _given(DATA_PARAMETERS), options.get("data")
     data = data_from(options)
     if source is None:
@@ -251,9 +251,7 @@ def _data_root(options, data_root, bucket):
     from pipeline.convert import convert
     from pipeline.vertex_runner import bucket_paths
 
-    data_root = data_root or bucket_paths(bucket)["data_root"]
     try:
-        convert(data, data_root)
+        return os.path.dirname(convert(data, data_root or bucket_paths(bucket)["data_root"]))
     except DataError as error:
         raise click.ClickException(str(error)) from error
-    return data_root

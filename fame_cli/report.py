@@ -64,17 +64,16 @@ def _facet_charts(run, name, metrics, output, data_given, users, user_index, top
     from fame_tf import explain, plots, runs
     from fame_tf.data import DataError
 
-    data = data_from(data_given, runs.recorded_data(run))
-    source = data.source
     try:
+        data = data_from(data_given, runs.recorded_data(run))
         split = data.split(metrics["config"]["max_len"])
     except (DataError, OSError) as error:
-        raise click.ClickException(f"{run}: test users from {source}: {error} (give --data and its options)") from error
+        raise click.ClickException(f"{run}: its test users: {error} (give --data and its options)") from error
     if not 0 <= user_index < len(split.test_targets):
         raise click.ClickException(f"--user {user_index} is not a test user (0..{len(split.test_targets) - 1})")
     model, vocabulary = runs.load(run)
     if list(split.vocab.items) != list(vocabulary):
-        raise click.ClickException(f"{source} is not the data {run} was trained on (its item vocabulary differs)")
+        raise click.ClickException(f"{data.source} is not the data {run} was trained on (its item vocabulary differs)")
     weights = explain.facet_weights(model, split.test_history[:users])
     yield plots.facet_distributions(weights["gate"], explain.normalised_entropy(weights["router"]),
                                     os.path.join(output, f"{name}-facets.png"), name)

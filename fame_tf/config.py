@@ -73,7 +73,8 @@ class FameConfig:
     expert_init_std: float = 0.02  # scale of the truncated-normal start of FAME's last-layer query projections
     training_scheme: str = "prefix"
     # exclude_history: the user's other history items are no negatives of the training softmax (the
-    # seen-excluded protocol never ranks them); the target stays, also when it is a repeat.
+    # seen-excluded protocol never ranks them); the target stays, also when it is a repeat. Only the
+    # items in the model's input count (the last max_len), not older ones.
     train_negatives: str = "all"
     head_loss_weight: float = 0.0  # > 0: each FAME head's own softmax cross-entropy, weighted, beside the fused one
     length_buckets: bool = True

@@ -45,7 +45,7 @@ class DataReport:
 
 def _check_on_error(on_error: str) -> None:
     if on_error not in ON_ERROR:
-        raise ValueError(f"on_error={on_error!r} is not allowed; choose one of {list(ON_ERROR)}")
+        raise DataError(f"on_error={on_error!r} is not allowed; choose one of {list(ON_ERROR)}")
 
 
 def _bad(path, line_no, message, on_error, report) -> None:
@@ -250,25 +250,30 @@ class DataOptions:
     def files(self) -> Tuple[str, List[str]]:
         """(format, the files to read): ``sequences`` with one file, or ``csv``/``tsv`` with the log's parts."""
         source = self.source.rstrip("/")
-        if _isdir(source):
-            names = sorted(_listdir(source))
-            logs = [n for n in names if n.endswith(LOG_SUFFIXES)] if self.format != "sequences" else []
-            texts = [n for n in names if n.endswith(".txt")]
-            if logs and self.format in ("auto", "csv", "tsv"):
-                kinds = {os.path.splitext(n)[1][1:] for n in logs}
-                if self.format == "auto" and len(kinds) > 1:
-                    raise DataError(f"{source}: holds both .csv and .tsv files; give --format")
-                return (self.format if self.format != "auto" else kinds.pop()), [_join(source, n) for n in logs]
-            if len(texts) != 1:
-                raise DataError(f"{source}: expected exactly one .txt sequence file or the .csv/.tsv parts of one "
-                                f"interaction log in the directory, found {names[:10]}")
-            return ("sequences" if self.format == "auto" else self.format), [_join(source, texts[0])]
         if not _exists(source):
             raise DataError(f"{source}: no such file or directory")
-        if self.format != "auto":
-            return self.format, [source]
-        suffix = os.path.splitext(source)[1][1:]
-        return (suffix if suffix in ("csv", "tsv") else "sequences"), [source]
+        if not _isdir(source):
+            if self.format != "auto":
+                return self.format, [source]
+            suffix = os.path.splitext(source)[1][1:].lower()
+            return (suffix if suffix in ("csv", "tsv") else "sequences"), [source]
+        names = sorted(n for n in _listdir(source) if not _isdir(_join(source, n)))
+        parts = {kind: [_join(source, n) for n in names if n.lower().endswith("." + kind)] for kind in ("csv", "tsv", "txt")}
+        if self.format == "auto":
+            logs = [kind for kind in ("csv", "tsv") if parts[kind]]
+            if len(logs) > 1:
+                raise DataError(f"{source}: holds both .csv and .tsv files; give --format")
+            kind = logs[0] if logs else "sequences"
+        else:
+            kind = self.format
+        if kind == "sequences":
+            if len(parts["txt"]) != 1:
+                raise DataError(f"{source}: expected exactly one .txt sequence file or the .csv/.tsv parts of one "
+                                f"interaction log in the directory, found {names[:10]}")
+            return kind, parts["txt"]
+        if not parts[kind]:
+            raise DataError(f"{source}: no .{kind} files in the directory (found {names[:10]})")
+        return kind, parts[kind]
 
     def read(self):
         """(sequences {user: items oldest first}, DataReport), k-core filtered when asked."""

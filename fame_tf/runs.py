@@ -50,9 +50,19 @@ def load(run_dir: str) -> Tuple[FameModel, List[str]]:
 
 
 def record_data(run_dir: str, data: DataOptions) -> None:
-    """Writes how the run read its data (source made absolute), for ``report`` and re-evaluation."""
-    with open(os.path.join(run_dir, DATA_FILE), "w", encoding="utf-8") as handle:
-        json.dump(data.absolute().to_dict(), handle, indent=2)
+    """Writes how the run reads its data (source made absolute), for ``report`` and re-evaluation;
+    ValueError if the run directory holds a run that read other data or read it otherwise."""
+    data, path = data.absolute(), os.path.join(run_dir, DATA_FILE)
+    if os.path.exists(path):
+        recorded = recorded_data(run_dir)
+        if recorded != data:
+            changed = sorted(k for k, v in data.to_dict().items() if recorded.to_dict()[k] != v)
+            raise ValueError(f"{run_dir} holds a run that read its data otherwise ({', '.join(changed)} differ: "
+                             f"{path}); resume it with the same data options or choose another output directory")
+        return
+    os.makedirs(run_dir, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(data.to_dict(), handle, indent=2)
 
 
 def recorded_data(run_dir: str) -> DataOptions:

@@ -47,6 +47,9 @@ def test_train_writes_config_metrics_and_model(tmp_path):
                                       "--quiet", *TINY])
     assert other.exit_code == 1 and isinstance(other.exception, SystemExit)  # a message, not a traceback
     assert "holds a run with a different config" in other.output
+    otherwise = CliRunner().invoke(main, ["train", "--data", _data(tmp_path), "--output", str(out), "--epochs", "4",
+                                          "--quiet", "--k-core", "2", *TINY])
+    assert otherwise.exit_code == 1 and "read its data otherwise (k_core differ" in otherwise.output
 
 
 def test_help_does_not_load_tensorflow():

@@ -347,7 +347,7 @@ def test_cli_compiles_with_dataflow_flags_and_validated_trainer_settings(tmp_pat
                                                  "--item-col", "sku", "--time-col", "ts", "--data-root", str(root)])
     assert with_data.exit_code == 0, with_data.output
     assert (root / "shop" / "interactions.csv").read_text() == "user_id,item_id,timestamp\nu,a,0\nu,b,1\n"
-    assert str(root) in open(out).read()
+    assert json.dumps(str(root / "shop")) in open(out).read()
     alone = CliRunner().invoke(main, args + ["--user-col", "uid"])
     assert alone.exit_code == 2 and "--user-col describe --data: give --data too" in alone.output
 
