@@ -23,6 +23,7 @@ import os
 import click
 
 from fame_tf import plots
+from serving_common import MODELS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "bench", "results")
@@ -80,7 +81,7 @@ def _curves(runs: list, filename: str, schemes: bool = False) -> str:
 def soak() -> list:
     """p50/p99 and server memory per phase, one line per default model (serving_soak-<model>.json)."""
     results = {}
-    for name in ("train", "pipeline"):
+    for name in MODELS:
         path = os.path.join(RESULTS, f"serving_soak-{name}.json")
         if os.path.exists(path):
             with open(path) as handle:

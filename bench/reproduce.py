@@ -30,6 +30,7 @@ import statistics
 import threading
 
 import click
+from serving_common import cpu_model
 from train_run import train
 
 # Variant name -> `fame-tf train` options. Everything else stays at the package defaults.
@@ -50,19 +51,10 @@ EXCLUDED = "seen_excluded"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as handle:
-            names = [line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")]
-    except OSError:
-        names = []
-    return names[0] if names else platform.processor()
-
-
 def _machine():
     """Where a run trained: timings compare only between runs of the same machine."""
     return {"cpus": os.cpu_count(), "platform": platform.platform(), "processor": platform.machine(),
-            "cpu_model": _cpu_model(),
+            "cpu_model": cpu_model(),
             "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
 
 

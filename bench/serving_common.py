@@ -24,16 +24,11 @@ MODELS = ("train", "pipeline")  # whose defaults the serving benchmarks measure
 
 def default_config(model: str, num_items: int):
     """The FameConfig that `fame-tf train` (``train``) or `fame-tf pipeline run` (``pipeline``) builds
-    by default for ``num_items`` items."""
-    from fame_tf import FameConfig
-    from fame_tf.config import variant_defaults
+    by default for ``num_items`` items: the commands' own ``config_from`` with no option given."""
+    from fame_cli.options import config_from
+    from pipeline.defaults import PIPELINE_DEFAULTS
 
-    values = dict(variant_defaults("fame"))
-    if model == "pipeline":
-        from pipeline.defaults import PIPELINE_DEFAULTS
-
-        values.update(PIPELINE_DEFAULTS)
-    return FameConfig.from_dict({**values, "num_items": num_items})
+    return config_from(None, {}, PIPELINE_DEFAULTS if model == "pipeline" else None).replace(num_items=num_items)
 HISTORY_LENGTH = 50  # items per request's history (the default max_len)
 
 

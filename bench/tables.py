@@ -329,7 +329,7 @@ def knockouts_table() -> str:
     return "\n".join(lines)
 
 
-SERVING_MODELS = (("train", "`fame-tf train` default"), ("pipeline", "pipeline default"))
+SERVING_LABELS = {"train": "`fame-tf train` default", "pipeline": "pipeline default"}
 
 
 def _settings(result: dict) -> str:
@@ -347,7 +347,7 @@ def serving_table() -> str:
     """One column per default model: in-process and REST latency, measured by serving_inprocess.py
     and serving_rest.py with ``--model train`` and ``--model pipeline``."""
     models = [(name, label, _load(f"serving_inprocess-{name}"), _load(f"serving_rest-{name}"))
-              for name, label in SERVING_MODELS]
+              for name, label in SERVING_LABELS.items()]
     lines = [_row(["measurement"] + [label for _, label, _, _ in models]), _row(["---"] * (1 + len(models))),
              _row(["model"] + [_settings(local) for _, _, local, _ in models]),
              _row(["in-process, 1 request (p50 / p99)"] + [
@@ -379,7 +379,7 @@ def soak_table() -> str:
     """One row per default model: the soak of serving_soak.py ``--model train`` / ``--model pipeline``."""
     lines = [_row(["model", "settings", "phases", "requests", "errors", "p50 (median over phases)", "worst phase p99",
                    "corrupt version", "server RSS after warm-up / at end", "machine"]), _row(["---"] * 10)]
-    for name, label in SERVING_MODELS:
+    for name, label in SERVING_LABELS.items():
         result = _load(f"serving_soak-{name}")
         phases = result["phases"]
         p50 = sorted(p["p50_ms"] for p in phases)[len(phases) // 2]

@@ -119,7 +119,7 @@ def data_options(command=None, *, source_help=None, recorded=False, optional=Fal
 def data_from(options: dict, base: DataOptions = None) -> DataOptions:
     """Takes ``data`` and the ``DataOptions`` fields out of a command's ``options``; the ones given on
     the command line override ``base`` (the defaults, or what a run recorded)."""
-    values = {f.name: options.pop(f.name) for f in dataclasses.fields(DataOptions) if f.name != "source"}
+    values = {name: options.pop(name) for name in DATA_PARAMETERS}
     source = options.pop("data")
     changes = {k: v for k, v in values.items() if v is not None}
     if source is not None:

@@ -154,10 +154,11 @@ def pipeline_compile(target, image, bucket, data_root, output_file, dataflow, pr
     must be converted into a gs:// DATA_ROOT)."""
     require("pipeline")
     _quiet_library_warnings()
-    settings = _trainer_settings(config_file, top_k, distribution, _without_data(options))
+    data = _data_to_convert(options)
+    settings = _trainer_settings(config_file, top_k, distribution, options)
     training = _vertex_training(vertex_training, project, region, machine_type, accelerator_type, accelerator_count,
                                 workers)
-    data_root = _data_root(options, data_root, bucket)
+    data_root = _data_root(data, data_root, bucket)
     path = _compile_vertex(output_file, image, bucket, data_root, dataflow, project, region, settings,
                            min_ndcg_at_10, beam_args, training, blessing_split)
     click.echo(f"wrote {path}")
@@ -209,10 +210,11 @@ def pipeline_submit(project, region, bucket, pipeline_json, image, data_root, da
     if pipeline_json is None:
         if not image:
             raise click.UsageError("give --pipeline-json, or --image to compile the pipeline first")
-        settings = _trainer_settings(config_file, top_k, distribution, _without_data(options))
+        data = _data_to_convert(options)
+        settings = _trainer_settings(config_file, top_k, distribution, options)
         training = _vertex_training(vertex_training, project, region, machine_type, accelerator_type,
                                     accelerator_count, workers)
-        data_root = _data_root(options, data_root, bucket)
+        data_root = _data_root(data, data_root, bucket)
         pipeline_json = _compile_vertex("fame_pipeline.json", image, bucket, data_root, dataflow, project, region,
                                         settings, min_ndcg_at_10, beam_args, training, blessing_split)
     job = submit_vertex(pipeline_json, project, region, bucket, service_account)
@@ -234,18 +236,21 @@ def pipeline_convert(output, **options):
         raise click.ClickException(str(error)) from error
 
 
-def _without_data(options):
-    return {k: v for k, v in options.items() if k not in ("data", *DATA_PARAMETERS)}
-
-
-def _data_root(options, data_root, bucket):
-    """Where the compiled pipeline reads its CSVs: with ``--data``, the directory DATA_ROOT/<name>/
-    it is converted into (read as `fame-tf train` reads it); else DATA_ROOT as it is."""
+def _data_to_convert(options):
+    """The ``--data`` options of compile/submit, taken out of ``options``; None without ``--data``."""
     given, source = _given(DATA_PARAMETERS), options.get("data")
     data = data_from(options)
     if source is None:
         if given:
             raise click.UsageError(f"{', '.join(given)} describe --data: give --data too")
+        return None
+    return data
+
+
+def _data_root(data, data_root, bucket):
+    """Where the compiled pipeline reads its CSVs: with ``--data``, the directory DATA_ROOT/<name>/
+    it is converted into (read as `fame-tf train` reads it); else DATA_ROOT as it is."""
+    if data is None:
         return data_root
     from fame_tf.data import DataError
     from pipeline.convert import convert

@@ -148,9 +148,15 @@ def read_interactions(
     report = report if report is not None else DataReport(source=path)
     if delimiter is None:
         delimiter = "\t" if path.endswith((".tsv", ".tsv.txt")) else ","
+    return _read_log(path, [path], (user_col, item_col, time_col), delimiter, time_format, on_error, report), report
+
+
+def _read_log(source, paths, columns, delimiter, time_format, on_error, report) -> Dict[str, List[str]]:
+    """The user sequences of the log whose parts are ``paths`` (one file, or a directory's parts)."""
     events = collections.defaultdict(list)
-    _read_events(path, (user_col, item_col, time_col), delimiter, time_format, on_error, report, events)
-    return _finish(path, {user: time_ordered(evs) for user, evs in events.items()}, report), report
+    for path in paths:
+        _read_events(path, columns, delimiter, time_format, on_error, report, events)
+    return _finish(source, {user: time_ordered(evs) for user, evs in events.items()}, report)
 
 
 def _read_events(path, columns, delimiter, time_format, on_error, report, events) -> None:
@@ -189,17 +195,24 @@ def _read_events(path, columns, delimiter, time_format, on_error, report, events
             events[user].append((time, item))
 
 
-def _open(path: str, newline: Optional[str] = None):
-    """Local files with ``open``; URLs such as ``gs://`` through TensorFlow's file systems."""
-    if "://" in path:
-        from fame_tf._keras import tf
+def _gfile(path: str):
+    """TensorFlow's file systems (``tf.io.gfile``) for URLs such as ``gs://``; None for local paths,
+    which need no TensorFlow."""
+    if "://" not in path:
+        return None
+    from fame_tf._keras import tf
 
-        return tf.io.gfile.GFile(path, "r")  # text, line endings kept (as newline="" gives csv)
+    return tf.io.gfile
+
+
+def _open(path: str, newline: Optional[str] = None):
+    gfile = _gfile(path)
+    if gfile:
+        return gfile.GFile(path, "r")  # text, line endings kept (as newline="" gives csv)
     return open(path, encoding="utf-8", newline=newline)
 
 
 FORMATS = ("auto", "sequences", "csv", "tsv")
-LOG_SUFFIXES = (".csv", ".tsv")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -245,20 +258,23 @@ class DataOptions:
 
     def absolute(self) -> "DataOptions":
         """The same options with the source as an absolute path (URLs unchanged)."""
-        return self if "://" in self.source else self.replace(source=os.path.abspath(self.source))
+        return self if _gfile(self.source) else self.replace(source=os.path.abspath(self.source))
 
     def files(self) -> Tuple[str, List[str]]:
         """(format, the files to read): ``sequences`` with one file, or ``csv``/``tsv`` with the log's parts."""
         source = self.source.rstrip("/")
-        if not _exists(source):
+        gfile = _gfile(source)
+        exists, isdir, listdir = (gfile.exists, gfile.isdir, gfile.listdir) if gfile else (
+            os.path.exists, os.path.isdir, os.listdir)
+        if not exists(source):
             raise DataError(f"{source}: no such file or directory")
-        if not _isdir(source):
+        if not isdir(source):
             if self.format != "auto":
                 return self.format, [source]
             suffix = os.path.splitext(source)[1][1:].lower()
             return (suffix if suffix in ("csv", "tsv") else "sequences"), [source]
-        names = sorted(n for n in _listdir(source) if not _isdir(_join(source, n)))
-        parts = {kind: [_join(source, n) for n in names if n.lower().endswith("." + kind)] for kind in ("csv", "tsv", "txt")}
+        names = sorted(n for n in listdir(source) if not isdir(f"{source}/{n}"))
+        parts = {kind: [f"{source}/{n}" for n in names if n.lower().endswith("." + kind)] for kind in ("csv", "tsv", "txt")}
         if self.format == "auto":
             logs = [kind for kind in ("csv", "tsv") if parts[kind]]
             if len(logs) > 1:
@@ -283,11 +299,8 @@ class DataOptions:
             sequences, report = read_sequences(paths[0], on_error=self.on_error, report=report)
         else:
             delimiter = self.delimiter or ("\t" if kind == "tsv" else ",")
-            events = collections.defaultdict(list)
-            for path in paths:
-                _read_events(path, (self.user_col, self.item_col, self.time_col), delimiter, self.time_format,
-                             self.on_error, report, events)
-            sequences = _finish(self.source, {user: time_ordered(evs) for user, evs in events.items()}, report)
+            sequences = _read_log(self.source, paths, (self.user_col, self.item_col, self.time_col), delimiter,
+                                  self.time_format, self.on_error, report)
         if self.k_core > 1:
             filtered = k_core(sequences, self.k_core)
             report.removed_by_k_core = report.interactions_read - sum(len(s) for s in filtered.values())
@@ -298,34 +311,6 @@ class DataOptions:
         """Reads, filters and splits the data set (``leave_one_out``)."""
         sequences, report = self.read()
         return leave_one_out(sequences, max_len, report)
-
-
-def _isdir(path: str) -> bool:
-    if "://" in path:
-        from fame_tf._keras import tf
-
-        return tf.io.gfile.isdir(path)
-    return os.path.isdir(path)
-
-
-def _exists(path: str) -> bool:
-    if "://" in path:
-        from fame_tf._keras import tf
-
-        return tf.io.gfile.exists(path)
-    return os.path.exists(path)
-
-
-def _listdir(path: str) -> List[str]:
-    if "://" in path:
-        from fame_tf._keras import tf
-
-        return [n.rstrip("/") for n in tf.io.gfile.listdir(path)]
-    return os.listdir(path)
-
-
-def _join(directory: str, name: str) -> str:
-    return directory.rstrip("/") + "/" + name
 
 
 def k_core(sequences: Dict[str, List[str]], k: int) -> Dict[str, List[str]]:

@@ -54,9 +54,9 @@ def record_data(run_dir: str, data: DataOptions) -> None:
     ValueError if the run directory holds a run that read other data or read it otherwise."""
     data, path = data.absolute(), os.path.join(run_dir, DATA_FILE)
     if os.path.exists(path):
-        recorded = recorded_data(run_dir)
-        if recorded != data:
-            changed = sorted(k for k, v in data.to_dict().items() if recorded.to_dict()[k] != v)
+        recorded = recorded_data(run_dir).to_dict()
+        if recorded != data.to_dict():
+            changed = sorted(k for k, v in data.to_dict().items() if recorded[k] != v)
             raise ValueError(f"{run_dir} holds a run that read its data otherwise ({', '.join(changed)} differ: "
                              f"{path}); resume it with the same data options or choose another output directory")
         return

@@ -4,10 +4,11 @@ so its top recommendation is predictable; one extra user brings the catalogue to
 
 import atexit
 import functools
+import os
 import shutil
 import tempfile
 
-from fame_tf import FameConfig
+from fame_tf import FameConfig, tf
 from fame_tf.data import leave_one_out
 from fame_tf.export import export_version
 from fame_tf.training import build_model, train_dataset
@@ -38,3 +39,10 @@ def exported_base() -> str:
     atexit.register(shutil.rmtree, base, True)
     export_version(model, vocabulary, base, version=1, k=K)
     return base
+
+
+def signature_outputs(histories) -> dict:
+    """What version 1's ``serving_default`` answers for ``histories``: ids as str, the rest NumPy."""
+    signature = tf.saved_model.load(os.path.join(exported_base(), "1")).signatures["serving_default"]
+    out = signature(history=tf.constant(histories))
+    return {k: v.numpy().astype(str).tolist() if v.dtype == tf.string else v.numpy() for k, v in out.items()}

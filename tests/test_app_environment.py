@@ -12,10 +12,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from fame_tf import tf
 from fame_tf.contract import MODEL_NAME
 from serving.server import serve
-from serving_helpers import exported_base
+from serving_helpers import exported_base, signature_outputs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HISTORIES = [["3", "4", "5"], ["", "nope", "19"]]
@@ -80,9 +79,7 @@ def _run(python, source, *args):
 
 @pytest.fixture(scope="module")
 def expected():
-    signature = tf.saved_model.load(os.path.join(exported_base(), "1")).signatures["serving_default"]
-    out = signature(history=tf.constant(HISTORIES))
-    return {k: v.numpy().astype(str).tolist() if v.dtype == tf.string else v.numpy() for k, v in out.items()}
+    return signature_outputs(HISTORIES)
 
 
 def test_an_app_with_only_the_runtime_gets_the_signature_outputs(app_python, expected):

@@ -13,8 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from fame_tf import tf
-from serving_helpers import exported_base
+from serving_helpers import exported_base, signature_outputs
 
 HISTORIES = [["3", "4", "5"], ["", "nope", "19"]]
 
@@ -81,9 +80,7 @@ def _run_app(source, legacy_keras):
 
 @pytest.fixture(scope="module")
 def expected():
-    signature = tf.saved_model.load(os.path.join(exported_base(), "1")).signatures["serving_default"]
-    out = signature(history=tf.constant(HISTORIES))
-    return {k: v.numpy().astype(str).tolist() if v.dtype == tf.string else v.numpy() for k, v in out.items()}
+    return signature_outputs(HISTORIES)
 
 
 @pytest.mark.parametrize("source,legacy_keras", [(TF_KERAS_APP, True), (FORGOTTEN_IMPORT_APP, True),
