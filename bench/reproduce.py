@@ -22,6 +22,7 @@ last runs of a queue train alone) and the machine it trained on, as its timings 
 from __future__ import annotations
 
 import concurrent.futures
+import glob
 import json
 import os
 import platform
@@ -45,6 +46,9 @@ VARIANTS = {
     "fame-no-logit-scale": ["--logit-scale", "none"],
     "fame-logit-scale": ["--logit-scale", "heads"],  # the default now; round 1's rows (no scale then)
     "fame-head-losses": ["--head-loss-weight", "0.5"],  # each head also predicts on its own
+    # Facets grounded in the items' attributes; SASRec with the same loss is the control.
+    "fame-attributes": ["--attribute-loss-weight", "0.5"],
+    "sasrec-attributes": ["--variant", "sasrec", "--attribute-loss-weight", "0.5"],
 }
 KEYS = ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr")
 EXCLUDED = "seen_excluded"
@@ -112,6 +116,18 @@ def _record(variant, seed, metrics, jobs, machine):
     }
 
 
+def _options(variant, data):
+    """The variant's `fame-tf train` options; an attribute loss reads the data directory's
+    ``*_item2attributes.json``."""
+    options = list(VARIANTS[variant])
+    if "--attribute-loss-weight" in options:
+        found = sorted(glob.glob(os.path.join(data, "*_item2attributes.json")))
+        if len(found) != 1:
+            raise click.UsageError(f"{variant} needs one *_item2attributes.json in {data}, found {found}")
+        options += ["--attributes", found[0]]
+    return options
+
+
 def _cpu_slots(jobs):
     """One CPU set per concurrent run: the CPUs this process may use, dealt out in turn."""
     cpus = sorted(os.sched_getaffinity(0))
@@ -151,7 +167,7 @@ def main(data, variants, seeds, extra, tag, jobs):
         fresh = not os.path.exists(os.path.join(out, "metrics.json"))
         cpus = slots.get()
         try:
-            metrics = train(data, out, ["--seed", str(seed), *VARIANTS[variant], *extra.split()], cpus)
+            metrics = train(data, out, ["--seed", str(seed), *_options(variant, data), *extra.split()], cpus)
         except BaseException:
             stop.set()
             print(f"{out} failed: no further run starts", flush=True)

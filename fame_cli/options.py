@@ -24,6 +24,8 @@ _DATA_HELP = {
     "delimiter": "CSV/TSV delimiter [default: ',' for CSV, tab for TSV].",
     "k_core": "Drop users and items with fewer interactions, repeatedly (0: off).",
     "on_error": "Malformed input lines: stop with an error naming the line, or skip and count them.",
+    "attributes": "JSON file {\"item_id\": [attribute_id, ...]} of the items' attributes (brand, category, ...), "
+                  "for --attribute-loss-weight and the report's attribute concentration.",
 }
 
 _CHOICES = {
@@ -49,7 +51,7 @@ def config_options(command, defaults=None):
     defaults = defaults or {}
     sasrec = config_module.variant_defaults("sasrec")
     for field in reversed(dataclasses.fields(FameConfig)):
-        if field.name == "num_items":
+        if field.name in ("num_items", "num_attributes"):  # set from the data
             continue
         names = ["--" + field.name.replace("_", "-")] + ([_SHORT[field.name]] if field.name in _SHORT else [])
         if field.name in defaults or field.name not in sasrec:
@@ -92,16 +94,17 @@ def format_metrics(metrics):
 DATA_PARAMETERS = tuple(f.name for f in dataclasses.fields(DataOptions) if f.name != "source")
 
 
-def data_options(command=None, *, source_help=None, recorded=False, optional=False):
+def data_options(command=None, *, source_help=None, recorded=False, optional=False, attributes=True):
     """Adds ``--data`` and one option per ``DataOptions`` field (``@data_options`` or
     ``@data_options(...)``). ``recorded``: the options default to what a run recorded (no defaults
     shown; only options given on the command line count, see ``data_from``). ``optional``: no
-    ``--data`` by default."""
+    ``--data`` by default. ``attributes=False``: no ``--attributes`` (the pipeline reads none)."""
     if command is None:
-        return functools.partial(data_options, source_help=source_help, recorded=recorded, optional=optional)
+        return functools.partial(data_options, source_help=source_help, recorded=recorded, optional=optional,
+                                 attributes=attributes)
     defaults = DataOptions()
     for field in reversed(dataclasses.fields(DataOptions)):
-        if field.name == "source":
+        if field.name == "source" or (field.name == "attributes" and not attributes):
             continue
         name = "--" + field.name.replace("_", "-")
         kind = {"format": click.Choice(FORMATS), "on_error": click.Choice(ON_ERROR), "k_core": int}.get(field.name, str)
@@ -119,7 +122,7 @@ def data_options(command=None, *, source_help=None, recorded=False, optional=Fal
 def data_from(options: dict, base: DataOptions = None) -> DataOptions:
     """Takes ``data`` and the ``DataOptions`` fields out of a command's ``options``; the ones given on
     the command line override ``base`` (the defaults, or what a run recorded)."""
-    values = {name: options.pop(name) for name in DATA_PARAMETERS}
+    values = {name: options.pop(name, None) for name in DATA_PARAMETERS}
     source = options.pop("data")
     changes = {k: v for k, v in values.items() if v is not None}
     if source is not None:

@@ -63,7 +63,7 @@ def _quiet_library_warnings():
 
 
 @pipeline_group.command(name="run")
-@data_options
+@data_options(attributes=False)
 @click.option("--output", default="runs/pipeline", show_default=True,
               help="Pipeline root, ML Metadata, converted input and serving_model/<model>/<version>/.")
 @click.option("--no-cache", is_flag=True, help="Run every component even if its inputs are unchanged.")
@@ -140,7 +140,7 @@ def _vertex_training(vertex_training, project, region, machine_type, accelerator
 @click.option("--image", required=True, help="Container image built from the Dockerfile, e.g. REGION-docker.pkg.dev/P/R/fame-tf:TAG.")
 @click.option("--bucket", required=True, help="Cloud Storage bucket for the pipeline root, data and serving model.")
 @click.option("--data-root", default=None, help="Directory of interaction CSVs [default: gs://BUCKET/fame/data].")
-@data_options(optional=True)
+@data_options(optional=True, attributes=False)
 @click.option("--output-file", default="fame_pipeline.json", show_default=True)
 @click.option("--dataflow", is_flag=True, help="Run the Beam steps on Dataflow (needs --project and --region).")
 @click.option("--project", default=None, help="Google Cloud project (for --dataflow, --vertex-training).")
@@ -188,7 +188,7 @@ def _compile_vertex(output_file, image, bucket, data_root, dataflow, project, re
               help="A compiled pipeline; without it the pipeline is compiled first (needs --image).")
 @click.option("--image", default=None, help="Container image (when compiling).")
 @click.option("--data-root", default=None, help="Directory of interaction CSVs [default: gs://BUCKET/fame/data].")
-@data_options(optional=True)
+@data_options(optional=True, attributes=False)
 @click.option("--dataflow", is_flag=True, help="Run the Beam steps on Dataflow.")
 @click.option("--service-account", default=None)
 @vertex_training_options
@@ -222,7 +222,7 @@ def pipeline_submit(project, region, bucket, pipeline_json, image, data_root, da
 
 
 @pipeline_group.command(name="convert")
-@data_options
+@data_options(attributes=False)
 @click.option("--output", required=True, help="Directory (local or gs://) to write <name>/interactions.csv into.")
 def pipeline_convert(output, **options):
     """Write DATA as the pipeline's interactions CSV, read as `fame-tf train` reads it."""

@@ -39,7 +39,9 @@ def _metrics(run_dir: str) -> dict:
               "read as it was; the data options given here override the recorded ones].")
 def report(runs, output, users, user_index, top, **data_given):
     """Draw PNGs of finished runs into OUTPUT: validation NDCG@10 per epoch of every run; for each
-    FAME run, its gate and router weights over test users and one user's explanation."""
+    FAME run, its gate and router weights over test users and one user's explanation; for runs
+    whose data has item attributes (--attributes), which attributes the model's and each head's
+    own top-10 lists concentrate on (a table and a chart)."""
     require("train", "plots")
     from fame_tf import plots
 
@@ -53,27 +55,66 @@ def report(runs, output, users, user_index, top, **data_given):
                                    selected={names[r]: metrics[r]["best_epoch"] for r in runs})
     click.echo(f"wrote {path}")
     for run in runs:
-        if metrics[run]["config"]["variant"] != "fame":
-            click.echo(f"{run}: a {metrics[run]['config']['variant']} run has no facets to draw")
+        facets = metrics[run]["config"]["variant"] == "fame"
+        data = _run_data(run, dict(data_given))
+        if not facets and not data.attributes:
+            click.echo(f"{run}: a {metrics[run]['config']['variant']} run without item attributes has no facets "
+                       "or attribute concentration to draw")
             continue
-        for path in _facet_charts(run, names[run], metrics[run], output, dict(data_given), users, user_index, top):
+        split, model, vocabulary = _load(run, metrics[run], data)
+        charts = _facet_charts(split, model, vocabulary, names[run], output, users, user_index, top) if facets else []
+        if split.item_attributes is not None:
+            charts = [*charts, *_attribute_outputs(split, model, names[run], output, users)]
+        for path in charts:
             click.echo(f"wrote {path}")
 
 
-def _facet_charts(run, name, metrics, output, data_given, users, user_index, top):
-    from fame_tf import explain, plots, runs
+def _run_data(run, data_given):
+    from fame_tf import runs
+
+    try:
+        return data_from(data_given, runs.recorded_data(run))
+    except OSError as error:
+        raise click.ClickException(f"{run}: its test users: {error} (give --data and its options)") from error
+
+
+def _load(run, metrics, data):
+    """The run's test users (with the items' attributes when the data has them), model and vocabulary."""
+    from fame_tf import runs
     from fame_tf.data import DataError
 
     try:
-        data = data_from(data_given, runs.recorded_data(run))
         split = data.split(metrics["config"]["max_len"])
     except (DataError, OSError) as error:
         raise click.ClickException(f"{run}: its test users: {error} (give --data and its options)") from error
-    if not 0 <= user_index < len(split.test_targets):
-        raise click.ClickException(f"--user {user_index} is not a test user (0..{len(split.test_targets) - 1})")
     model, vocabulary = runs.load(run)
     if list(split.vocab.items) != list(vocabulary):
         raise click.ClickException(f"{data.source} is not the data {run} was trained on (its item vocabulary differs)")
+    return split, model, vocabulary
+
+
+def _attribute_outputs(split, model, name, output, users):
+    """Which attributes the model's and each head's own top-10 lists concentrate on: a table
+    (Markdown and JSON) and a chart."""
+    from fame_tf import explain, plots
+
+    measured = explain.attribute_concentration(model, split.test_history[:users], split.item_attributes)
+    path = os.path.join(output, f"{name}-attributes")
+    with open(path + ".json", "w", encoding="utf-8") as handle:
+        json.dump(measured, handle, indent=2)
+    with open(path + ".md", "w", encoding="utf-8") as handle:
+        handle.write(plots.attribute_table(measured))
+    yield path + ".json"
+    yield path + ".md"
+    yield plots.attribute_concentration(measured, path + ".png", f"{name}: top-10 lists of {len(split.test_history[:users])} "
+                                        "test users")
+
+
+def _facet_charts(split, model, vocabulary, name, output, users, user_index, top):
+    from fame_tf import explain, plots
+
+    if not 0 <= user_index < len(split.test_targets):
+        raise click.ClickException(f"--user {user_index} is not a test user (0..{len(split.test_targets) - 1})")
     weights = explain.facet_weights(model, split.test_history[:users])
     yield plots.facet_distributions(weights["gate"], explain.normalised_entropy(weights["router"]),
                                     os.path.join(output, f"{name}-facets.png"), name)

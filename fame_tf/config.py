@@ -77,6 +77,10 @@ class FameConfig:
     # items in the model's input count (the last max_len), not older ones.
     train_negatives: str = "all"
     head_loss_weight: float = 0.0  # > 0: each FAME head's own softmax cross-entropy, weighted, beside the fused one
+    # > 0: each head's view of a target item (SASRec: the whole item vector) predicts the item's
+    # attributes (fame_tf.attributes), weighted, beside the next-item loss; needs the data's attributes.
+    attribute_loss_weight: float = 0.0
+    num_attributes: int = 0  # attribute ids without padding; set from the data when attribute_loss_weight > 0
     length_buckets: bool = True
     learning_rate: float = 5e-4
     weight_decay: float = 0.1  # > 0: AdamW (decoupled weight decay)
@@ -114,6 +118,7 @@ class FameConfig:
                 raise ConfigError(f"{name}={value!r} is not allowed; choose one of {list(allowed)}")
         for name, low in (
             ("num_items", 0),
+            ("num_attributes", 0),
             ("hidden_size", 1),
             ("num_heads", 1),
             ("num_experts", 1),
@@ -152,9 +157,10 @@ class FameConfig:
                 f"hidden_size={self.hidden_size} is not allowed with num_heads={self.num_heads}; "
                 "hidden_size must be divisible by num_heads"
             )
-        if isinstance(self.head_loss_weight, bool) or not isinstance(self.head_loss_weight, (int, float)) \
-                or not 0 <= self.head_loss_weight < math.inf:
-            raise ConfigError(f"head_loss_weight={self.head_loss_weight!r} is not allowed; it must be >= 0")
+        for name in ("head_loss_weight", "attribute_loss_weight"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise ConfigError(f"{name}={value!r} is not allowed; it must be >= 0")
         if self.head_loss_weight and (self.variant != "fame" or self.objective != "full_softmax"):
             raise ConfigError("head_loss_weight > 0 needs variant='fame' (heads with their own scores) and "
                               "objective='full_softmax'")

@@ -52,10 +52,12 @@ def history_mask(history, targets, vocab_size: int) -> tf.Tensor:
     return (counts > 0) & (items != tf.cast(targets, tf.int32)[:, None]) & (items != PADDING_ID)
 
 
-# Weights a FameModel has for training only (the sampled softmax's log-Q table); ranking does not use
-# them, so an encoder built for serving (fame_tf.keras3) has none.
+# Weights a FameModel has for training only (the sampled softmax's log-Q table, the attribute
+# loss's attribute embeddings); ranking does not use them, so an encoder built for serving
+# (fame_tf.keras3) has none.
 SAMPLING_PROBABILITY = "sampling_probability"
-TRAINING_ONLY_WEIGHTS = (SAMPLING_PROBABILITY,)
+ATTRIBUTE_EMBEDDINGS = "attribute_embeddings"
+TRAINING_ONLY_WEIGHTS = (SAMPLING_PROBABILITY, ATTRIBUTE_EMBEDDINGS)
 
 
 class KerasPart:

@@ -38,6 +38,7 @@ class DataReport:
     users: int = 0
     items: int = 0
     interactions: int = 0
+    attributes: Optional[Dict[str, int]] = None  # what matching the attribute file did (fame_tf.attributes)
 
     def to_dict(self) -> Dict:
         return dataclasses.asdict(self)
@@ -222,7 +223,8 @@ class DataOptions:
 
     ``source``: a sequence text file (``user item item ...``, oldest first), a CSV/TSV interaction
     log with a header, or a directory holding one ``.txt`` file or the parts of one log
-    (``*.csv``/``*.tsv``). ``format`` ``auto`` tells them apart by suffix."""
+    (``*.csv``/``*.tsv``). ``format`` ``auto`` tells them apart by suffix. ``attributes``: a JSON
+    file ``{"item_id": [attribute_id, ...]}`` of the items' attributes ("": none)."""
 
     source: str = "data/beauty"
     format: str = "auto"
@@ -233,6 +235,7 @@ class DataOptions:
     delimiter: Optional[str] = None  # None: "," for CSV, tab for TSV
     k_core: int = 0  # drop users and items with fewer interactions, repeatedly (0: off)
     on_error: str = "raise"
+    attributes: str = ""
 
     def __post_init__(self):
         if self.format not in FORMATS:
@@ -257,8 +260,11 @@ class DataOptions:
         return dataclasses.replace(self, **changes)
 
     def absolute(self) -> "DataOptions":
-        """The same options with the source as an absolute path (URLs unchanged)."""
-        return self if _gfile(self.source) else self.replace(source=os.path.abspath(self.source))
+        """The same options with the source and attribute file as absolute paths (URLs unchanged)."""
+        def absolute(path):
+            return path if not path or _gfile(path) else os.path.abspath(path)
+
+        return self.replace(source=absolute(self.source), attributes=absolute(self.attributes))
 
     def files(self) -> Tuple[str, List[str]]:
         """(format, the files to read): ``sequences`` with one file, or ``csv``/``tsv`` with the log's parts."""
@@ -308,9 +314,15 @@ class DataOptions:
         return sequences, report
 
     def split(self, max_len: int) -> "SplitData":
-        """Reads, filters and splits the data set (``leave_one_out``)."""
+        """Reads, filters and splits the data set (``leave_one_out``), with its items' attributes."""
         sequences, report = self.read()
-        return leave_one_out(sequences, max_len, report)
+        split = leave_one_out(sequences, max_len, report)
+        if self.attributes:
+            from fame_tf.attributes import read_item_attributes  # it reads with this module's helpers
+
+            split.item_attributes = read_item_attributes(self.attributes, split.vocab)
+            report.attributes = split.item_attributes.report
+        return split
 
 
 def k_core(sequences: Dict[str, List[str]], k: int) -> Dict[str, List[str]]:
@@ -385,6 +397,7 @@ class SplitData:
     test_targets: np.ndarray  # [U]
     test_seen: np.ndarray  # [U, S] distinct items of the whole test history
     report: DataReport
+    item_attributes: Optional["ItemAttributes"] = None  # noqa: F821 (fame_tf.attributes; DataOptions.attributes)
 
     @property
     def num_items(self) -> int:

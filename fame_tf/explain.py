@@ -1,5 +1,6 @@
 """What a trained FAME model does with its facets: the gate over heads and the routers over each
-head's experts for a set of histories, and how each head adds up to a recommended item's score."""
+head's experts for a set of histories, how each head adds up to a recommended item's score, and
+which item attributes each head's own recommendations concentrate on."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Dict, Tuple
 
 import numpy as np
 
+from fame_tf import core
 from fame_tf._keras import tf
+from fame_tf.attributes import ItemAttributes, concentration
 from fame_tf.model import FameModel
 
 
@@ -47,3 +50,34 @@ def head_contributions(model: FameModel, history: np.ndarray, k: int = 5) -> Tup
     candidates = tf.reshape(model.candidates(items), [k, h, e])
     parts = tf.einsum("he,khe->kh", query, candidates)
     return items.numpy(), parts.numpy(), outputs["gate"][0].numpy()
+
+
+def top_items_per_view(model: FameModel, histories: np.ndarray, k: int = 10,
+                       batch_size: int = 512) -> Dict[str, np.ndarray]:
+    """Each history's top-``k`` items [U, k] by the model's score (``"fused"``) and, for FAME, by each
+    head's own score alone (``"head 1"``, ...); a history's own items are left out, so a list shows
+    what the view recommends, not what it repeats."""
+    views: Dict[str, list] = {}
+    for start in range(0, len(histories), batch_size):
+        history = histories[start:start + batch_size]
+        outputs = model(history, training=False)
+        seen = core.history_mask(history, tf.zeros(len(history), tf.int32), model.vocab_size)
+        scores = {"fused": model.score_outputs(outputs)}
+        if model.is_facet:
+            per_head = model.head_scores(outputs)
+            scores.update({f"head {h + 1}": per_head[:, h] for h in range(model.config.num_heads)})
+        for name, score in scores.items():
+            views.setdefault(name, []).append(tf.math.top_k(tf.where(seen, core.MASKED, score), k=k).indices.numpy())
+    return {name: np.concatenate(parts) for name, parts in views.items()}
+
+
+def attribute_concentration(model: FameModel, histories: np.ndarray, item_attributes: ItemAttributes,
+                            k: int = 10, seed: int = 0) -> Dict[str, Dict]:
+    """Per view (``top_items_per_view``): how strongly its top-``k`` lists concentrate on one attribute
+    (``attributes.concentration``), and the same with the attribute lists dealt to other items
+    (``shuffled_share``): a view whose lists follow attributes stands above its shuffled share."""
+    shuffled = item_attributes.shuffled(seed)
+    out = {}
+    for name, items in top_items_per_view(model, histories, k).items():
+        out[name] = {**concentration(items, item_attributes), "shuffled_share": concentration(items, shuffled)["share"]}
+    return out

@@ -44,6 +44,16 @@ class FameModel(core.EncoderMixin, tfrs.Model):
                 initializer=keras.initializers.Constant(1.0 / config.num_items),
                 trainable=False,
             )
+        if config.attribute_loss_weight:
+            if config.num_attributes < 1:
+                raise ValueError("attribute_loss_weight > 0 needs the data's item attributes (train --attributes "
+                                 "FILE), which set num_attributes")
+            # One d-wide row per attribute (0: padding); head h uses its e-slice, SASRec the whole row,
+            # so the control has the same attribute parameters as FAME.
+            self.attribute_embeddings = self.add_weight(
+                name=core.ATTRIBUTE_EMBEDDINGS, shape=(config.num_attributes + 1, config.hidden_size),
+                initializer=self._normal())
+            self.item_attributes = None  # [num_items + 1, K] attribute ids, from set_item_attributes
 
     # -- training ---------------------------------------------------------------------------------
     def compute_loss(self, inputs, training: bool = False) -> tf.Tensor:
@@ -82,6 +92,8 @@ class FameModel(core.EncoderMixin, tfrs.Model):
                 compute_metrics=False,
                 compute_batch_metrics=False,
             )
+        if self.config.attribute_loss_weight:
+            per_example += self.config.attribute_loss_weight * self._attribute_losses(targets)
         # The mean over the global batch: under a tf.distribute strategy each replica's share, as
         # the gradients of the replicas are summed (without a strategy, the batch mean).
         return tf.nn.compute_average_loss(per_example)
@@ -94,6 +106,34 @@ class FameModel(core.EncoderMixin, tfrs.Model):
             per_head = tf.where(hidden[:, None, :], core.MASKED, per_head)
         heads = tf.repeat(targets[:, None], self.config.num_heads, axis=1)
         return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(heads, per_head), axis=1)
+
+    def _attribute_losses(self, targets) -> tf.Tensor:
+        """[M]: the mean over heads (SASRec: one view, the whole item vector) of the softmax
+        cross-entropy between the target item's view scored against every attribute and the item's
+        attributes as a uniform distribution; 0 for items without attributes."""
+        if self.item_attributes is None:
+            raise ValueError("attribute_loss_weight > 0: call set_item_attributes before training")
+        width = self.config.num_attributes + 1
+        labels = tf.reduce_sum(tf.one_hot(tf.gather(self.item_attributes, targets), width), axis=1)
+        labels *= tf.cast(tf.range(width) != PADDING_ID, labels.dtype)
+        count = tf.reduce_sum(labels, axis=-1, keepdims=True)
+        labels /= tf.maximum(count, 1.0)
+        views = self.config.num_heads if self.is_facet else 1
+        items = tf.reshape(self.candidates(targets), [-1, views, self.config.hidden_size // views])
+        table = tf.reshape(self.attribute_embeddings, [width, views, self.config.hidden_size // views])
+        logits = tf.einsum("mhe,ahe->mha", items, table)
+        logits = tf.where(tf.range(width) != PADDING_ID, logits, core.MASKED)
+        per_view = tf.nn.softmax_cross_entropy_with_logits(tf.repeat(labels[:, None], views, axis=1), logits)
+        return tf.where(count[:, 0] > 0, tf.reduce_mean(per_view, axis=1), 0.0)
+
+    def set_item_attributes(self, ids) -> None:
+        """Sets the attribute ids [num_items + 1, K] (``fame_tf.attributes.ItemAttributes.ids``) of
+        the attribute loss; data, not a weight: checkpoints and exports do not hold them."""
+        ids = tf.convert_to_tensor(ids, tf.int32)
+        if ids.shape[0] != self.vocab_size or (ids.shape[1] and int(tf.reduce_max(ids)) > self.config.num_attributes):
+            raise ValueError(f"item attributes of shape {tuple(ids.shape)} with ids up to {int(tf.reduce_max(ids))} "
+                             f"do not fit {self.config.num_items} items and {self.config.num_attributes} attributes")
+        self.item_attributes = ids
 
     def set_item_counts(self, counts) -> None:
         """Sets the sampled softmax's log-Q correction from training target counts [num_items + 1]."""

@@ -129,3 +129,29 @@ def lines(series: Mapping[str, Dict[float, float]], path: str, title: str, xlabe
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
     return _save(figure, path)
+
+
+def attribute_concentration(measured: Mapping[str, Mapping], path: str, title: str) -> str:
+    """Per view (fused score, each head; ``explain.attribute_concentration``): the mean share of its
+    top-K lists' dominant attribute, beside the same with the attributes dealt to other items."""
+    plt = _pyplot()
+    views = list(measured)
+    x = np.arange(len(views))
+    figure, axis = plt.subplots(figsize=(1.4 * len(views) + 3, 4))
+    axis.bar(x - 0.2, [measured[v]["share"] for v in views], 0.4, label="attributes")
+    axis.bar(x + 0.2, [measured[v]["shuffled_share"] for v in views], 0.4, color="grey", label="shuffled attributes")
+    axis.set(xticks=x, xticklabels=views, ylim=(0, 1), ylabel="dominant attribute's share of a top list",
+             title=title)
+    axis.legend(fontsize=8)
+    return _save(figure, path)
+
+
+def attribute_table(measured: Mapping[str, Mapping]) -> str:
+    """A Markdown table of ``explain.attribute_concentration``: per view, the dominant attribute's
+    share, its shuffled baseline and the attributes that dominate most users' lists."""
+    rows = ["| view | dominant attribute's share | shuffled attributes | most often dominant (share of users) |",
+            "|---|---|---|---|"]
+    for view, values in measured.items():
+        top = ", ".join(f"{a['attribute']} ({a['rows']:.2f})" for a in values["top_attributes"])
+        rows.append(f"| {view} | {values['share']:.3f} | {values['shuffled_share']:.3f} | {top} |")
+    return "\n".join(rows) + "\n"

@@ -84,6 +84,10 @@ class FileData:
             tf.zeros(size, tf.float32),
             lambda counts, s: counts + tf.math.bincount(s[1:], minlength=size, maxlength=size, dtype=tf.float32)).numpy()
 
+    def item_attributes(self) -> None:
+        """None: the pipeline reads no attribute files (an attribute loss then stops with an error)."""
+        return None
+
     def cases(self, part: str, batch_size: int) -> Tuple[Iterator[Tuple[np.ndarray, np.ndarray, np.ndarray]], Optional[int]]:
         """``(history [B, max_len], targets [B], seen [B, S])`` batches of ``part`` ("validation" or
         "test"), and the number of users (known for validation)."""

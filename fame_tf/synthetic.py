@@ -1,4 +1,5 @@
-"""Synthetic interactions with the shape of real ones, for scale tests: any number of users.
+"""Synthetic interactions: with the shape of real ones, for scale tests (any number of users), and
+with planted facets, for the test of whether FAME's heads recover them (``planted_facets``).
 
 Items are drawn with Zipf popularity (P(rank r) ~ r^-s; Amazon Beauty's counts fall with s ~ 0.7 on
 a log-log fit), user lengths are resampled from a real data set's lengths (Beauty: at least 5,
@@ -11,7 +12,7 @@ for all users.
 from __future__ import annotations
 
 import os
-from typing import Iterator, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Sequence, Tuple
 
 import numpy as np
 
@@ -71,3 +72,23 @@ def write_synthetic(path: str, sequences) -> dict:
         raise
     os.replace(path + ".tmp", path)
     return {"users": users, "interactions": interactions}
+
+
+def planted_facets(num_users: int, colours: int = 4, shapes: int = 4, copies: int = 5, length: int = 8,
+                   seed: int = 0) -> Tuple[Dict[str, List[str]], Dict[str, List[str]]]:
+    """Interactions with two planted facets, and the items' attributes: item ``c<c>s<s>k<k>`` has the
+    attributes ``colour<c>`` and ``shape<s>``. Half of the users choose every item by one colour
+    (any shape), the other half by one shape (any colour), so a recommender must tell from a
+    history which facet drives it: the test of whether FAME's heads recover facets. Returns
+    (sequences {user: items}, attributes {item: [attribute, ...]})."""
+    if num_users < 2 or min(colours, shapes, copies) < 1 or length < 3:
+        raise ValueError("need at least 2 users, one colour, shape and copy, and a length of at least 3")
+    gen = np.random.default_rng(seed)
+    items = [(c, s, k) for c in range(colours) for s in range(shapes) for k in range(copies)]
+    attributes = {f"c{c}s{s}k{k}": [f"colour{c}", f"shape{s}"] for c, s, k in items}
+    sequences = {}
+    for user in range(num_users):
+        facet, value = (0, gen.integers(colours)) if user % 2 == 0 else (1, gen.integers(shapes))
+        pool = [f"c{c}s{s}k{k}" for c, s, k in items if (c, s)[facet] == value]
+        sequences[f"u{user}"] = list(gen.choice(pool, size=length, replace=False))
+    return sequences, attributes

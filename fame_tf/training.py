@@ -60,6 +60,9 @@ class ArrayData:
     def item_counts(self) -> np.ndarray:
         return self.split.item_counts()
 
+    def item_attributes(self):
+        return self.split.item_attributes
+
     def cases(self, part: str, batch_size: int) -> Tuple[Iterator, int]:
         split = self.split
         arrays = ((split.valid_history, split.valid_targets, split.valid_seen) if part == "validation"
@@ -196,13 +199,15 @@ class RankingEarlyStopping(keras.callbacks.Callback):
 
 
 def build_model(config: FameConfig, data=None) -> FameModel:
-    """A compiled model; with ``data`` (anything with ``item_counts()``) its sampled-softmax
-    correction uses the training counts."""
+    """A compiled model; with ``data`` (``ArrayData`` or ``FileData``) its sampled-softmax
+    correction uses the training counts and its attribute loss the items' attributes."""
     keras.utils.set_random_seed(config.seed)
     model = FameModel(config)
     model.build()
     if data is not None and config.objective == "sampled_softmax":
         model.set_item_counts(data.item_counts())
+    if data is not None and config.attribute_loss_weight:
+        model.set_item_attributes(data.item_attributes().ids)
     model.compile(optimizer=make_optimizer(config), jit_compile=config.jit_compile)
     return model
 
@@ -214,6 +219,11 @@ def fit(config: FameConfig, data, output_dir: str, verbose: int = 2) -> Dict:
     data = _as_data(data)
     if config.num_items != data.num_items:
         config = config.replace(num_items=data.num_items)
+    if config.attribute_loss_weight:
+        if data.item_attributes() is None:
+            raise ValueError("attribute_loss_weight > 0 needs the items' attributes: give the data's attribute "
+                             "file (--attributes FILE)")
+        config = config.replace(num_attributes=data.item_attributes().num_attributes)
     os.makedirs(output_dir, exist_ok=True)
     config_path = os.path.join(output_dir, "config.json")
     if os.path.exists(config_path):

@@ -26,6 +26,8 @@ def test_json_round_trip():
         ({"train_negatives": "exclude_history", "training_scheme": "every_position"}, "train_negatives", "prefix"),
         ({"train_negatives": "exclude_history", "fusion": "mixture"}, "train_negatives", "fusion='logit'"),
         ({"head_loss_weight": -0.5}, "head_loss_weight", ">= 0"),
+        ({"attribute_loss_weight": -1.0}, "attribute_loss_weight", ">= 0"),
+        ({"num_attributes": -1}, "num_attributes", ">= 0"),
         ({"head_loss_weight": 0.5, "variant": "sasrec"}, "head_loss_weight", "variant='fame'"),
     ],
 )

@@ -1,12 +1,15 @@
+import json
+
 import numpy as np
 import pytest
 import tensorflow_recommenders as tfrs
 
 from fame_tf import FameModel, keras, tf
+from fame_tf.attributes import read_item_attributes
 from fame_tf.data import leave_one_out
 from fame_tf.layers import ExpertAttention, FacetGate, FacetItemProjection, ItemPositionEmbedding, TransformerBlock
 from fame_tf.metrics import evaluate
-from fame_tf.training import LinearWarmup, build_model, make_optimizer, train_dataset, trim_padding
+from fame_tf.training import ArrayData, LinearWarmup, build_model, make_optimizer, train_dataset, trim_padding
 
 from conftest import rule_sequences
 
@@ -194,16 +197,23 @@ RECIPES = {
     "no_buckets_wide_ffn": {"length_buckets": False, "ffn_multiplier": 4, "ffn_inner_dropout": False},
     "exclude_history_negatives": {"train_negatives": "exclude_history"},
     "head_losses": {"head_loss_weight": 0.5},
+    "attribute_loss": {"attribute_loss_weight": 0.5},
 }
 
 
 @pytest.mark.parametrize("variant, recipe", [("fame", r) for r in RECIPES] + [
-    ("sasrec", "prefix"), ("sasrec", "every_position"), ("sasrec", "exclude_history_negatives")])
-def test_every_training_recipe_learns_a_deterministic_next_item_rule(tiny_config, variant, recipe):
+    ("sasrec", "prefix"), ("sasrec", "every_position"), ("sasrec", "exclude_history_negatives"),
+    ("sasrec", "attribute_loss")])
+def test_every_training_recipe_learns_a_deterministic_next_item_rule(tiny_config, variant, recipe, tmp_path):
     split = leave_one_out(rule_sequences(num_users=300, num_items=20), max_len=12)
     config = tiny_config.replace(num_items=split.num_items, variant=variant, learning_rate=1e-2,
                                  dropout=0.1, attention_dropout=0.1, **RECIPES[recipe])
-    model = build_model(config)
+    if config.attribute_loss_weight:  # item i: attributes i mod 3 and i mod 2
+        path = tmp_path / "attributes.json"
+        path.write_text(json.dumps({str(i): [f"a{i % 3}", f"b{i % 2}"] for i in range(1, 21)}))
+        split.item_attributes = read_item_attributes(str(path), split.vocab)
+        config = config.replace(num_attributes=split.item_attributes.num_attributes)
+    model = build_model(config, ArrayData(split))
     before = evaluate(model, split.test_history, split.test_targets, split.test_seen, ks=(1,))
     # Until the bar is passed, within a cap far above the epochs it takes (8 prefix, 15 every-position
     # epochs on Intel Xeon; a few more on AMD EPYC, where oneDNN picks other kernels).
