@@ -24,7 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @click.option("--steps", default=50, show_default=True)
 @click.option("--rounds", default=3, show_default=True)
 def main(items, batch, hidden, steps, rounds):
-    from fame_tf import tf
+    from fame_tf.backend import tf
 
     queries, candidates = tf.random.normal([batch, hidden]), tf.random.normal([items, hidden])
     targets = tf.random.uniform([batch], 0, items, tf.int32)

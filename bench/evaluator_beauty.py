@@ -25,7 +25,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 import apache_beam as beam
 from tfx.types import artifact_utils, standard_artifacts
 
-from fame_tf import tf
+from fame_tf.backend import tf
 from fame_tf.metrics import DEFAULT_KS, metrics_from_ranks
 from pipeline.evaluator import BATCH, evaluate_models, served_ranks
 from pipeline.leave_one_out import EVAL, SPLITS, split_files

@@ -29,7 +29,9 @@ import time
 
 import click
 import numpy as np
-from serving_common import BENCH_MODEL, machine, percentiles
+from serving_common import machine, percentiles
+
+from fame_tf.presets import BENCHMARK
 from train_run import beauty_lengths
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -62,7 +64,7 @@ def train_phase(size: int, users: int, steps: int, stages: int) -> dict:
     from fame_tf.training import build_model, train_dataset
 
     split = catalogue_split(size, users)
-    config = FameConfig(num_items=size, objective="sampled_softmax", **BENCH_MODEL)
+    config = FameConfig(num_items=size, objective="sampled_softmax", **BENCHMARK.changes)
     model = build_model(config, split)
     held_out = (split.test_history[:EVAL_USERS], split.test_targets[:EVAL_USERS], split.test_seen[:EVAL_USERS])
     before = evaluate(model, *held_out, ks=(K,))
@@ -112,7 +114,8 @@ def latencies(call, inputs) -> dict:
 
 
 def measure_phase(size: int, users: int) -> dict:
-    from fame_tf import FameConfig, keras, tf
+    from fame_tf import FameConfig
+    from fame_tf.backend import keras, tf
     from fame_tf.export import export_serving_model
     from fame_tf.retrieval import candidate_index, recommender_index, scann_options
     from fame_tf.training import build_model
@@ -121,7 +124,7 @@ def measure_phase(size: int, users: int) -> dict:
     if not os.path.exists(weights + ".index"):
         raise SystemExit(f"{size} items: no trained weights in {os.path.dirname(weights)}; run --phase train first")
     split = catalogue_split(size, users)
-    model = build_model(FameConfig(num_items=size, objective="sampled_softmax", **BENCH_MODEL), split)
+    model = build_model(FameConfig(num_items=size, objective="sampled_softmax", **BENCHMARK.changes), split)
     model.load_weights(weights).expect_partial()
     histories, targets = split.test_history[:EVAL_USERS], split.test_targets[:EVAL_USERS]
     queries = np.concatenate([model(histories[i:i + 500], training=False)["query"].numpy()

@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 import click
-from serving_common import BENCH_MODEL
+from fame_tf.presets import BENCHMARK
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.path.join(ROOT, "bench", "work", "multi_worker")
@@ -49,7 +49,7 @@ def main(data, steps):
     shutil.rmtree(WORK, ignore_errors=True)
     fame_tf = os.path.join(os.path.dirname(sys.executable), "fame-tf")
     common = [fame_tf, "train", "--data", data, "--quiet", "--epochs", "2", "--steps-per-epoch", str(steps),
-              *(f"--{name.replace('_', '-')}={value}" for name, value in BENCH_MODEL.items())]
+              *(f"--{name.replace('_', '-')}={value}" for name, value in BENCHMARK.changes.items())]
     single = os.path.join(WORK, "single")
     subprocess.run(common + ["--output", single, "--distribution", "default"], check=True)
     cluster = {"worker": [f"127.0.0.1:{free_port()}" for _ in range(2)]}

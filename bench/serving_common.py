@@ -18,7 +18,6 @@ RESULTS = os.path.join(ROOT, "bench", "results")
 K = 100  # items returned per request
 # The model the step-speed, two-worker and large-catalogue figures were measured with: FAME as it
 # was configured before the tuning (4 heads x 4 experts, batch 256), the pipeline's architecture.
-BENCH_MODEL = {"num_heads": 4, "num_experts": 4, "batch_size": 256}
 MODELS = ("train", "pipeline")  # whose defaults the serving benchmarks measure
 
 
@@ -26,9 +25,9 @@ def default_config(model: str, num_items: int):
     """The FameConfig that `fame-tf train` (``train``) or `fame-tf pipeline run` (``pipeline``) builds
     by default for ``num_items`` items: the commands' own ``config_from`` with no option given."""
     from fame_cli.options import config_from
-    from pipeline.defaults import PIPELINE_DEFAULTS
+    from fame_tf.presets import PIPELINE
 
-    return config_from(None, {}, PIPELINE_DEFAULTS if model == "pipeline" else None).replace(num_items=num_items)
+    return config_from(None, {}, PIPELINE.changes if model == "pipeline" else None).replace(num_items=num_items)
 HISTORY_LENGTH = 50  # items per request's history (the default max_len)
 
 

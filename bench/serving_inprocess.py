@@ -21,7 +21,7 @@ def main():
     parser.add_argument("--batches", type=int, default=30)
     args = parser.parse_args()
 
-    from fame_tf import tf
+    from fame_tf.backend import tf
 
     load_before = machine()
     base, vocabulary, config = beauty_export(args.run, args.model)

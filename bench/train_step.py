@@ -20,7 +20,7 @@ import click
 from fame_tf import FameConfig
 from fame_tf.data import load_split
 from fame_tf.training import build_model, train_dataset
-from serving_common import BENCH_MODEL
+from fame_tf.presets import BENCHMARK
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -32,7 +32,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @click.option("--rounds", default=2, show_default=True)
 def main(data_path, variant, steps, rounds):
     split = load_split(data_path, 50)
-    config = FameConfig.for_variant(variant, num_items=split.num_items, **BENCH_MODEL)
+    config = FameConfig.for_variant(variant, num_items=split.num_items, **BENCHMARK.changes)
     configs = {jit: config.replace(jit_compile=jit) for jit in (False, True)}
     data = {jit: train_dataset(split, c).take(steps).cache() for jit, c in configs.items()}
     models = {jit: build_model(c) for jit, c in configs.items()}

@@ -10,6 +10,7 @@ import json
 import click
 
 from fame_tf import config as config_module
+from fame_tf import presets
 from fame_tf.config import FameConfig
 from fame_tf.data import DataError, DataOptions, FORMATS, ON_ERROR
 
@@ -28,20 +29,6 @@ _DATA_HELP = {
                   "for --attribute-loss-weight and the report's attribute concentration.",
 }
 
-_CHOICES = {
-    "variant": config_module.VARIANTS,
-    "objective": config_module.OBJECTIVES,
-    "fusion": config_module.FUSIONS,
-    "gate": config_module.GATES,
-    "item_projection": config_module.ITEM_PROJECTIONS,
-    "head_residual": config_module.HEAD_RESIDUALS,
-    "logit_scale": config_module.LOGIT_SCALES,
-    "activation": config_module.ACTIVATIONS,
-    "training_scheme": config_module.TRAINING_SCHEMES,
-    "norm_placement": config_module.NORM_PLACEMENTS,
-    "selection_protocol": config_module.SELECTION_PROTOCOLS,
-    "train_negatives": config_module.TRAIN_NEGATIVES,
-}
 _SHORT = {"num_heads": "--heads", "num_experts": "--experts", "num_layers": "--layers"}
 
 
@@ -49,7 +36,7 @@ def config_options(command, defaults=None):
     """Adds one option per config field; unset options fall back to the --config file, then to
     ``defaults``, then to the variant's default (their help shows the last two)."""
     defaults = defaults or {}
-    sasrec = config_module.variant_defaults("sasrec")
+    sasrec = presets.variant_defaults("sasrec")
     for field in reversed(dataclasses.fields(FameConfig)):
         if field.name in ("num_items", "num_attributes"):  # set from the data
             continue
@@ -62,7 +49,7 @@ def config_options(command, defaults=None):
             option = click.option(names[0] + "/--no-" + names[0][2:], field.name, default=None,
                                   help=shown)
         else:
-            kind = click.Choice(_CHOICES[field.name]) if field.name in _CHOICES else {
+            kind = click.Choice(config_module.CHOICES[field.name]) if field.name in config_module.CHOICES else {
                 "int": int, "float": float, "str": str}[field.type]
             option = click.option(*names, field.name, type=kind, default=None, help=shown)
         command = option(command)
@@ -79,7 +66,7 @@ def config_from(config_file, options, defaults=None) -> FameConfig:
             values.update(json.load(handle))
     values.update({k: v for k, v in options.items() if v is not None})
     variant = values.get("variant", FameConfig.variant)
-    return FameConfig.from_dict({**config_module.variant_defaults(variant), **values})
+    return FameConfig.from_dict({**presets.variant_defaults(variant), **values})
 
 
 def format_metrics(metrics):

@@ -17,17 +17,18 @@ from fame_tf.distribute import DISTRIBUTIONS
 def pipeline_group():
     """The TFX pipeline: run it locally, or compile and submit it to Vertex AI.
 
-    Unlike `fame-tf train`, training stops after 10 epochs (the pipeline's budget; early stopping
-    still applies) with settings that learn fast in such a budget (pipeline/defaults.py: 4 heads x
-    4 experts, batch 256, dropout 0.5, learning rate 1e-3); the options or --config override them."""
+    Unlike `fame-tf train`, training stops after 10 epochs (the pipeline's time box; early stopping
+    still applies) with settings that learn fast in such a budget (the `pipeline` preset of
+    fame_tf.presets: 4 heads x 4 experts, batch 256, dropout 0.5, learning rate 1e-3); the options
+    or --config override them."""
 
 
 def pipeline_options(command):
     """Options shared by every pipeline command: the Trainer's settings, the blessing threshold and
     Beam arguments; plus every config field (the epoch default is the pipeline's training budget)."""
-    from pipeline.defaults import PIPELINE_DEFAULTS
+    from fame_tf.presets import PIPELINE
 
-    command = config_options(command, PIPELINE_DEFAULTS)
+    command = config_options(command, PIPELINE.changes)
     for option in reversed([
         click.option("--min-ndcg-at-10", default=0.01, show_default=True,
                      help="Bless only models whose NDCG@10 on the blessing split reaches this (and does not regress)."),
@@ -46,11 +47,11 @@ def pipeline_options(command):
 
 
 def _trainer_settings(config_file, top_k, distribution, options):
-    from pipeline.defaults import PIPELINE_DEFAULTS
+    from fame_tf.presets import PIPELINE
     from pipeline.trainer import TrainerSettings
 
     try:
-        config = config_from(config_file, options, defaults=PIPELINE_DEFAULTS)
+        config = config_from(config_file, options, defaults=PIPELINE.changes)
         return TrainerSettings(model=config, top_k=top_k, distribution=distribution)
     except ConfigError as error:
         raise click.ClickException(str(error)) from error

@@ -31,7 +31,7 @@ def serve(model_base_path, model_name, host, port, poll_seconds, policy, version
     require("serve")
     import logging
 
-    from fame_tf import tf
+    from fame_tf.backend import tf
     from serving.server import serve as make_server
 
     tf.config.threading.set_intra_op_parallelism_threads(intra_op_threads)

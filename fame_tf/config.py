@@ -11,6 +11,9 @@ import json
 import math
 from typing import Any, Dict
 
+from fame_tf.presets import variant_defaults
+from fame_tf.protocols import PROTOCOLS
+
 VARIANTS = ("fame", "sasrec")
 OBJECTIVES = ("full_softmax", "sampled_softmax")
 FUSIONS = ("logit", "mixture")
@@ -21,8 +24,23 @@ LOGIT_SCALES = ("none", "heads")
 ACTIVATIONS = ("gelu", "relu")
 TRAINING_SCHEMES = ("prefix", "every_position")
 NORM_PLACEMENTS = ("post", "pre")
-SELECTION_PROTOCOLS = ("seen_kept", "seen_excluded")
+SELECTION_PROTOCOLS = PROTOCOLS
 TRAIN_NEGATIVES = ("all", "exclude_history")
+# Every field with a fixed set of values, and the set: validation and the command line read it.
+CHOICES = {
+    "variant": VARIANTS,
+    "objective": OBJECTIVES,
+    "fusion": FUSIONS,
+    "gate": GATES,
+    "item_projection": ITEM_PROJECTIONS,
+    "head_residual": HEAD_RESIDUALS,
+    "logit_scale": LOGIT_SCALES,
+    "activation": ACTIVATIONS,
+    "training_scheme": TRAINING_SCHEMES,
+    "norm_placement": NORM_PLACEMENTS,
+    "selection_protocol": SELECTION_PROTOCOLS,
+    "train_negatives": TRAIN_NEGATIVES,
+}
 
 
 class ConfigError(ValueError):
@@ -43,11 +61,8 @@ class FameConfig:
     and the model spends its first epochs growing its norms; the scale removes that handicap
     without changing what the model can express.
 
-    The defaults are the best FAME of the tuning search (``bench/tune.py``, selected on Beauty's
-    validation NDCG@10; the README's "Tuning"); ``for_variant("sasrec")`` starts from the best
-    SASRec instead (``SASREC_DEFAULTS``). Early stopping waits 10 evaluations, as RecBole and the
-    S3-Rec/BSARec code do, not the search's 5: validation NDCG@10 is noisy enough that 5 stopped
-    FAME runs before their best (README, "FAME against a tuned SASRec").
+    The defaults are the ``fame`` preset (``fame_tf.presets``: the best FAME of the tuning search);
+    ``for_variant("sasrec")`` starts from the ``sasrec`` preset instead.
     """
 
     num_items: int = 0  # catalogue size without padding; set from the data
@@ -99,20 +114,7 @@ class FameConfig:
 
     # -- validation -----------------------------------------------------------------------------
     def validate(self) -> None:
-        for name, allowed in (
-            ("variant", VARIANTS),
-            ("objective", OBJECTIVES),
-            ("fusion", FUSIONS),
-            ("gate", GATES),
-            ("item_projection", ITEM_PROJECTIONS),
-            ("head_residual", HEAD_RESIDUALS),
-            ("logit_scale", LOGIT_SCALES),
-            ("activation", ACTIVATIONS),
-            ("training_scheme", TRAINING_SCHEMES),
-            ("norm_placement", NORM_PLACEMENTS),
-            ("selection_protocol", SELECTION_PROTOCOLS),
-            ("train_negatives", TRAIN_NEGATIVES),
-        ):
+        for name, allowed in CHOICES.items():
             value = getattr(self, name)
             if value not in allowed:
                 raise ConfigError(f"{name}={value!r} is not allowed; choose one of {list(allowed)}")
@@ -204,21 +206,3 @@ class FameConfig:
 
     def replace(self, **changes: Any) -> "FameConfig":
         return dataclasses.replace(self, **changes)
-
-
-# Where the best SASRec of the tuning search differs from FameConfig's defaults (the best FAME);
-# both had the same search (bench/tune.py, bench/results/tune-beauty.json, the README's "Tuning").
-SASREC_DEFAULTS: Dict[str, Any] = {
-    "batch_size": 512,
-    "dropout": 0.4,
-    "attention_dropout": 0.4,
-    "weight_decay": 0.0,
-    "warmup_steps": 1000,
-    "ffn_multiplier": 4,
-}
-
-
-def variant_defaults(variant: str) -> Dict[str, Any]:
-    """The fields whose default for ``variant`` differs from ``FameConfig``'s (which validates the
-    variant itself)."""
-    return dict(SASREC_DEFAULTS) if variant == "sasrec" else {}

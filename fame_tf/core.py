@@ -17,10 +17,10 @@ from __future__ import annotations
 import math
 from typing import Dict, Optional, Sequence, Union
 
-import tensorflow as tf
+from fame_tf.backend import tf
 
 from fame_tf.config import FameConfig
-from fame_tf.contract import DEFAULT_K
+from fame_tf.contract import DEFAULT_K, FACET_WEIGHTS, ITEM_IDS, SCORES
 
 PADDING_ID = 0
 MASKED = -1e9  # the score or logit of anything that must never win (padding, excluded items, future keys)
@@ -553,7 +553,7 @@ class RecommenderMixin(KerasPart):
             scores = tf.tensor_scatter_nd_update(scores, seen, tf.fill([tf.shape(seen)[0]], MASKED))
         top = tf.math.top_k(scores, k=self.k)
         gate = outputs.get("gate", tf.zeros([tf.shape(ids)[0], 0]))
-        return {"item_ids": tf.gather(self.item_names, top.indices), "scores": top.values, "facet_weights": gate}
+        return {ITEM_IDS: tf.gather(self.item_names, top.indices), SCORES: top.values, FACET_WEIGHTS: gate}
 
     def get_config(self):
         return {"model": self.keras_module.layers.serialize(self.model), "vocabulary": list(self.vocabulary), "k": self.k,

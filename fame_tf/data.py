@@ -201,7 +201,7 @@ def _gfile(path: str):
     which need no TensorFlow."""
     if "://" not in path:
         return None
-    from fame_tf._keras import tf
+    from fame_tf.backend import tf
 
     return tf.io.gfile
 

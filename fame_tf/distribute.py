@@ -16,7 +16,7 @@ def strategy(distribution: str):
     """``auto``: MultiWorkerMirroredStrategy when TF_CONFIG names a cluster of several tasks (as
     Vertex AI Training sets it on each replica), else MirroredStrategy when several GPUs are
     visible, else the default strategy; ``default``/``mirrored``/``multi_worker`` force one."""
-    from fame_tf._keras import tf  # here: the names above are shown by the command line without TensorFlow
+    from fame_tf.backend import tf  # here: the names above are shown by the command line without TensorFlow
 
     if distribution not in DISTRIBUTIONS:
         raise ValueError(f"distribution={distribution!r} is not allowed; choose one of {list(DISTRIBUTIONS)}")

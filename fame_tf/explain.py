@@ -9,7 +9,7 @@ from typing import Dict, Tuple
 import numpy as np
 
 from fame_tf import core
-from fame_tf._keras import tf
+from fame_tf.backend import tf
 from fame_tf.attributes import ItemAttributes, concentration
 from fame_tf.model import FameModel
 

@@ -25,14 +25,11 @@ import time
 from typing import Dict, List, Optional, Sequence
 
 from fame_tf import core
-from fame_tf._keras import keras, tf
-from fame_tf.contract import DEFAULT_K
+from fame_tf.backend import keras, tf
+from fame_tf.contract import (DEFAULT_K, EXAMPLES, HISTORY, SERVING_DEFAULT, SERVING_EXAMPLES,
+                              SERVING_EXCLUDE_HISTORY)
 from fame_tf.layers import PACKAGE
 from fame_tf.model import FameModel
-
-HISTORY = "history"
-EXAMPLES = "examples"
-SIGNATURES = ("serving_default", "serving_exclude_history", "serving_examples")
 
 
 @keras.utils.register_keras_serializable(package=PACKAGE)
@@ -50,10 +47,10 @@ class FameRecommender(core.RecommenderMixin, keras.Model):
         history = tf.TensorSpec([None, None], tf.string, name=HISTORY)
         examples = tf.TensorSpec([None], tf.string, name=EXAMPLES)
         return {
-            "serving_default": tf.function(lambda history: self(history)).get_concrete_function(history),
-            "serving_exclude_history": tf.function(
+            SERVING_DEFAULT: tf.function(lambda history: self(history)).get_concrete_function(history),
+            SERVING_EXCLUDE_HISTORY: tf.function(
                 lambda history: self(history, exclude_history=True)).get_concrete_function(history),
-            "serving_examples": tf.function(lambda examples: self.from_examples(examples)).get_concrete_function(examples),
+            SERVING_EXAMPLES: tf.function(lambda examples: self.from_examples(examples)).get_concrete_function(examples),
         }
 
 

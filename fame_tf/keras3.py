@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 import sys
 
-import keras
+from fame_tf import backend  # noqa: F401  (first: TensorFlow loads with its Keras switch set, before Keras 3)
+import keras  # noqa: E402  (isort: skip)
 
 from fame_tf import core
 from fame_tf.contract import KERAS_FILE

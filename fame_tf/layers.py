@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from fame_tf import core
-from fame_tf._keras import keras
+from fame_tf.backend import keras
 
 PACKAGE = "fame_tf"
 

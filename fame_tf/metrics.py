@@ -2,11 +2,8 @@
 
 A target's rank is the number of other scored items whose score is >= its own (ties count against
 the target, so a constant scorer gets no credit). It is found by one comparison per item, without
-sorting. Padding is never ranked. Two protocols, both over the whole catalogue:
-
-- **seen kept** (the paper's and RecBole's): items the user already has stay in the ranking;
-- **seen excluded** (BSARec-, DuoRec-style tables): every item of the user's whole history other
-  than the target is removed from the ranking (the target stays rankable when it is a repeat).
+sorting. Padding is never ranked. The two protocols (seen items kept or excluded) are those of
+``fame_tf.protocols``, both over the whole catalogue.
 """
 
 from __future__ import annotations
@@ -16,11 +13,11 @@ from typing import Dict, Iterable, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
-from fame_tf._keras import keras, tf
+from fame_tf.backend import keras, tf
+
+from fame_tf.protocols import EXCLUDED, KEPT, MONITOR, PROTOCOLS  # noqa: F401  (MONITOR, KEPT: re-exported)
 
 DEFAULT_KS = (5, 10, 20)
-PROTOCOLS = ("seen_kept", "seen_excluded")
-EXCLUDED = "seen_excluded"  # the key of the seen-excluded metrics in a metrics dict
 
 
 def target_ranks(scores: tf.Tensor, targets: tf.Tensor, seen=None):

@@ -12,7 +12,7 @@ from typing import Dict, Union
 import tensorflow_recommenders as tfrs
 
 from fame_tf import core, layers
-from fame_tf._keras import keras, tf
+from fame_tf.backend import keras, tf
 from fame_tf.config import FameConfig
 from fame_tf.core import PADDING_ID
 from fame_tf.layers import PACKAGE

@@ -7,7 +7,9 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-PROTOCOL_TITLES = {"seen_kept": "seen items kept", "seen_excluded": "seen items excluded"}
+from fame_tf.protocols import EXCLUDED, KEPT
+
+PROTOCOL_TITLES = {KEPT: "seen items kept", EXCLUDED: "seen items excluded"}
 LINE_STYLES = ("-", "--", ":", "-.")
 
 
@@ -55,7 +57,7 @@ def validation_curves(histories: Mapping[str, List[dict]], path: str, metric: st
     for axis, protocol in zip(axes, PROTOCOL_TITLES):
         for name, history in histories.items():
             epochs = [row["epoch"] for row in history]
-            values = [row[metric] if protocol == "seen_kept" else row["seen_excluded"][metric] for row in history]
+            values = [row[metric] if protocol == KEPT else row[EXCLUDED][metric] for row in history]
             colour_index, style = styles[name]
             colour = plt.get_cmap("tab10").colors[colour_index % 10]
             axis.plot(epochs, values, label=name, linewidth=1.5, color=colour, linestyle=style)

@@ -20,7 +20,7 @@ from typing import Optional
 
 import tensorflow_recommenders as tfrs
 
-from fame_tf._keras import tf
+from fame_tf.backend import tf
 from fame_tf.contract import DEFAULT_K
 from fame_tf.core import compact_history
 

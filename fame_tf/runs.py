@@ -10,7 +10,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from fame_tf import export
 from fame_tf.contract import DEFAULT_K, MODEL_NAME
-from fame_tf._keras import keras
+from fame_tf.backend import keras
 from fame_tf.data import DataOptions
 from fame_tf.model import FameModel
 

@@ -13,7 +13,7 @@ from typing import Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
-from fame_tf._keras import tf
+from fame_tf.backend import tf
 from fame_tf.config import FameConfig
 from fame_tf.data import DataReport
 

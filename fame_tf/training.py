@@ -12,15 +12,12 @@ from typing import Dict, Iterator, Tuple
 
 import numpy as np
 
-from fame_tf._keras import keras, tf
+from fame_tf.backend import keras, tf
 from fame_tf.config import FameConfig
 from fame_tf.data import SplitData, every_position_examples, prefix_examples
-from fame_tf.metrics import array_batches, evaluate_batches, protocol_metrics
+from fame_tf.metrics import KEPT, MONITOR, array_batches, evaluate_batches, protocol_metrics
 from fame_tf.layers import PACKAGE
 from fame_tf.model import FameModel
-
-MONITOR = "ndcg@10"
-
 
 LENGTH_BUCKETS = (4, 8, 16, 32)
 
@@ -131,7 +128,7 @@ class RankingEarlyStopping(keras.callbacks.Callback):
     continues where the interrupted one stopped; at the end the best weights are restored."""
 
     def __init__(self, data, directory: str, patience: int, every: int = 1,
-                 protocol: str = "seen_kept", batch_size: int = 512):
+                 protocol: str = KEPT, batch_size: int = 512):
         super().__init__()
         self.data, self.directory, self.protocol = data, directory, protocol
         self.patience, self.every, self.batch_size = patience, every, batch_size

@@ -3,4 +3,4 @@ model directory out. ``create_pipeline`` (pipeline.py) is the topology; local_ru
 vertex_runner.py run it; the other modules are its custom steps, referenced by dotted path so the
 same code runs locally, in the Vertex AI container and on Dataflow workers."""
 
-import fame_tf  # noqa: F401  (sets TF_USE_LEGACY_KERAS=1 before TensorFlow/TFT load)
+import fame_tf.backend  # noqa: F401  (TensorFlow with tf-keras as tf.keras, before TFX and TFT load it)

@@ -31,7 +31,7 @@ def sequences_to_csv(sequences: Dict[str, List[str]]) -> str:
 def write_if_changed(path: str, text: str) -> bool:
     """Writes ``text`` to ``path`` (a local path or a URL such as ``gs://``) unless it already holds
     exactly that; returns whether it wrote."""
-    from fame_tf._keras import tf
+    from fame_tf.backend import tf
 
     gfile = tf.io.gfile
     if gfile.exists(path):

@@ -26,9 +26,9 @@ from tfx import v1 as tfx
 from tfx.types import artifact_utils
 from tfx.utils import io_utils, path_utils
 
-from fame_tf import tf
-from fame_tf.metrics import DEFAULT_KS, metrics_from_sums, rank_sums
-from fame_tf.training import MONITOR
+from fame_tf.backend import tf
+from fame_tf.contract import HISTORY, ITEM_IDS, SERVING_DEFAULT
+from fame_tf.metrics import DEFAULT_KS, MONITOR, metrics_from_sums, rank_sums
 from pipeline.leave_one_out import EVAL, ITEMS, split_files
 
 METRICS_FILE = "metrics.json"
@@ -43,7 +43,7 @@ def served_ranks(serve, records: List[bytes]) -> Tuple[np.ndarray, int]:
     # Ragged rows filled with "" (the export ignores "" wherever it is; its compact_history
     # does the model's padding).
     histories = tf.ragged.constant([s[:-1] for s in sequences], dtype=tf.string).to_tensor(b"")
-    item_ids = serve(history=histories)["item_ids"].numpy()
+    item_ids = serve(**{HISTORY: histories})[ITEM_IDS].numpy()
     top_k = item_ids.shape[1]
     hits = item_ids == np.array([s[-1] for s in sequences], dtype=object)[:, None]
     return np.where(hits.any(axis=1), hits.argmax(axis=1), top_k), top_k
@@ -57,7 +57,7 @@ class RankUsers(beam.DoFn):
         self.serving_model_dir = serving_model_dir
 
     def setup(self):
-        self.serve = tf.saved_model.load(self.serving_model_dir).signatures["serving_default"]
+        self.serve = tf.saved_model.load(self.serving_model_dir).signatures[SERVING_DEFAULT]
 
     def process(self, records: List[bytes]) -> Iterable[Dict[str, float]]:
         ranks, top_k = served_ranks(self.serve, records)

@@ -19,7 +19,7 @@ import os
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
-import tensorflow as tf
+from fame_tf.backend import tf
 from tfx import v1 as tfx
 from tfx.components.util import examples_utils
 from tfx.proto import example_gen_pb2

@@ -20,7 +20,7 @@ from fame_tf.export import export_serving_model
 from fame_tf.metrics import DEFAULT_KS
 from fame_tf.streams import FileData
 from fame_tf.training import fit
-from pipeline.defaults import PIPELINE_DEFAULTS
+from fame_tf.presets import PIPELINE
 from pipeline.transform import ITEM_IDS, VOCABULARY, TransformedHistory
 
 PLATFORM_PREFIX = "ai_platform_"  # keys of TFX's Google Cloud extension, read by its Vertex AI Trainer
@@ -31,7 +31,7 @@ class TrainerSettings:
     """What the Trainer receives in ``custom_config``: the model config (``num_items`` comes from the
     Transform vocabulary), the top-K size of the serving model and the tf.distribute strategy."""
 
-    model: FameConfig = FameConfig(**PIPELINE_DEFAULTS)
+    model: FameConfig = FameConfig(**PIPELINE.changes)  # the pipeline's time box (fame_tf.presets)
     top_k: int = DEFAULT_K
     distribution: str = "auto"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tensorflow_transform as tft
 
-from fame_tf import keras, tf
+from fame_tf.backend import keras, tf
 
 from pipeline.leave_one_out import ITEMS
 

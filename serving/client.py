@@ -1,5 +1,6 @@
 """A small client for apps: ``RecommenderClient(url).recommend(history, k)`` against this
-project's server or a real TensorFlow Serving (same REST API). Depends only on ``requests``."""
+project's server or a real TensorFlow Serving (same REST API). Needs ``requests`` and the contract's names
+(``fame_tf.contract``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import dataclasses
 from typing import List, Optional, Sequence
 
 import requests
+
+from fame_tf.contract import FACET_WEIGHTS, ITEM_IDS, SCORES, SERVING_DEFAULT, SERVING_EXCLUDE_HISTORY
 
 
 class ServingError(RuntimeError):
@@ -46,7 +49,7 @@ class RecommenderClient:
                         exclude_history: bool = False) -> List[Recommendations]:
         length = max([1] + [len(h) for h in histories])  # "" pads; a history is never 0 wide
         body = {
-            "signature_name": "serving_exclude_history" if exclude_history else "serving_default",
+            "signature_name": SERVING_EXCLUDE_HISTORY if exclude_history else SERVING_DEFAULT,
             "instances": [[""] * (length - len(h)) + [str(item) for item in h] for h in histories],
         }
         response = self.session.post(self.predict_url, json=body, timeout=self.timeout)
@@ -56,7 +59,7 @@ class RecommenderClient:
             except (ValueError, KeyError, TypeError):
                 message = response.text
             raise ServingError(response.status_code, message)
-        return [Recommendations(row["item_ids"][:k], row["scores"][:k], row["facet_weights"])
+        return [Recommendations(row[ITEM_IDS][:k], row[SCORES][:k], row[FACET_WEIGHTS])
                 for row in response.json()["predictions"]]
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Mapping
 
 import numpy as np
 
-from fame_tf._keras import tf
+from fame_tf.backend import tf
 
 MAX_DEPTH = 32  # of a tensor value's nested lists; signatures take rank <= 2, so this is generous
 

@@ -18,9 +18,8 @@ import threading
 from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 from google.protobuf import json_format
-from tensorflow.core.protobuf import saved_model_pb2
 
-from fame_tf._keras import tf
+from fame_tf.backend import saved_model_pb2, tf
 from fame_tf import export
 
 POLICIES = ("latest", "all", "specific")

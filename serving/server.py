@@ -19,8 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional, Tuple
 from urllib.parse import urlsplit
 
-from fame_tf._keras import tf
-from fame_tf.contract import MODEL_NAME
+from fame_tf.backend import tf
+from fame_tf.contract import MODEL_NAME, SERVING_DEFAULT
 from serving.batching import Batcher, run
 from serving.codec import InvalidArgument, decode_request, encode_response
 from serving.models import ModelManager, ServableNotFound, UnknownLabel
@@ -28,7 +28,7 @@ from serving.models import ModelManager, ServableNotFound, UnknownLabel
 DEFAULT_PORT = 8501
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_BATCH_SIZE = 1024
-DEFAULT_SIGNATURE = "serving_default"
+DEFAULT_SIGNATURE = SERVING_DEFAULT
 _ROUTE = re.compile(
     r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+)|/labels/(?P<label>[^/:]+))?"
     r"(?:(?P<metadata>/metadata)|:(?P<verb>predict|classify|regress))?$"

@@ -8,7 +8,8 @@ import os
 import shutil
 import tempfile
 
-from fame_tf import FameConfig, tf
+from fame_tf import FameConfig
+from fame_tf.backend import tf
 from fame_tf.data import leave_one_out
 from fame_tf.export import export_version
 from fame_tf.training import build_model, train_dataset

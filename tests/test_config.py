@@ -43,7 +43,8 @@ def test_unknown_field_is_rejected():
 
 
 def test_each_variant_starts_from_its_own_defaults_and_explicit_values_win():
-    from fame_tf.config import SASREC_DEFAULTS
+    from fame_tf.presets import SASREC
+    SASREC_DEFAULTS = SASREC.changes
 
     sasrec = FameConfig.for_variant("sasrec", dropout=0.1)
     assert sasrec.variant == "sasrec" and sasrec.dropout == 0.1
@@ -56,7 +57,8 @@ def test_each_variant_starts_from_its_own_defaults_and_explicit_values_win():
 
 def test_command_line_layers_variant_defaults_under_file_and_options(tmp_path):
     from fame_cli.options import config_from
-    from fame_tf.config import SASREC_DEFAULTS
+    from fame_tf.presets import SASREC
+    SASREC_DEFAULTS = SASREC.changes
 
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"variant": "sasrec", "batch_size": 64}))

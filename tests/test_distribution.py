@@ -15,7 +15,8 @@ MIRRORED_STEPS = """
 import json, sys
 import numpy as np
 import fame_tf
-from fame_tf import FameConfig, FameModel, keras, tf
+from fame_tf import FameConfig, FameModel
+from fame_tf.backend import keras, tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

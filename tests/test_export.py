@@ -5,7 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from fame_tf import FameModel, tf
+from fame_tf import FameModel
+from fame_tf.backend import tf
 from fame_tf.core import compact_history
 from fame_tf.export import FameRecommender, export_version
 from serving_helpers import CONFIG, K, exported_base, trained

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from fame_tf import keras, tf
+from fame_tf.backend import keras, tf
 from fame_tf.layers import ExpertAttention, FacetGate, FacetItemProjection, TransformerBlock
 
 

@@ -25,3 +25,16 @@ def test_packages_import_only_downwards(package):
                  for path in (ROOT / package).rglob("*.py")
                  for name in imported_packages(path) if name in FORBIDDEN[package]}
     assert not offenders, sorted(offenders)
+
+
+TENSORFLOW = {"tensorflow", "tf_keras"}
+
+
+def test_only_the_backend_imports_tensorflow():
+    """fame_tf.backend sets the Keras switch before TensorFlow loads; any other import of TensorFlow
+    could load it first, without the switch."""
+    offenders = {f"{path.relative_to(ROOT)} imports {name}"
+                 for package in ("fame_tf", "fame_cli", "pipeline", "serving")
+                 for path in (ROOT / package).rglob("*.py") if path != ROOT / "fame_tf" / "backend.py"
+                 for name in imported_packages(path) if name in TENSORFLOW}
+    assert not offenders, sorted(offenders)

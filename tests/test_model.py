@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import tensorflow_recommenders as tfrs
 
-from fame_tf import FameModel, keras, tf
+from fame_tf import FameModel
+from fame_tf.backend import keras, tf
 from fame_tf.attributes import read_item_attributes
 from fame_tf.data import leave_one_out
 from fame_tf.layers import ExpertAttention, FacetGate, FacetItemProjection, ItemPositionEmbedding, TransformerBlock

@@ -16,11 +16,12 @@ import pytest
 
 import pipeline  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
 from conftest import SEED, rule_sequences
-from fame_tf import FameConfig, tf
+from fame_tf import FameConfig
+from fame_tf.backend import tf
 from fame_tf.config import ConfigError
 from fame_tf.data import DataError, DataOptions
 from pipeline.convert import prepare_input, sequences_to_csv
-from pipeline.defaults import PIPELINE_DEFAULTS
+from fame_tf.presets import PIPELINE
 from pipeline.evaluator import decide
 from pipeline.leave_one_out import MAX_ITEMS_PER_USER, _user_event, latest_per_user, split_user
 from pipeline.local_runner import paths, run_local, run_report
@@ -190,7 +191,7 @@ def test_one_vocabulary_the_transform_maps_training_and_serving(workdir, first_r
     model (which carries the Transform's vocabulary file); an unknown id is ignored."""
     import tensorflow_transform as tft
 
-    from fame_tf import keras
+    from fame_tf.backend import keras
     from fame_tf.streams import id_sequences
 
     root = paths(str(workdir / "out"))["pipeline_root"]
@@ -334,7 +335,7 @@ def test_cli_compiles_with_dataflow_flags_and_validated_trainer_settings(tmp_pat
     assert "--temp_location=gs://b/fame/tmp" in text
     settings = TrainerSettings.from_custom_config(trainer_custom_config(out))
     assert settings.model.max_len == 20  # the option given, and the pipeline's defaults for the rest:
-    assert {name: getattr(settings.model, name) for name in PIPELINE_DEFAULTS} == PIPELINE_DEFAULTS
+    assert {name: getattr(settings.model, name) for name in PIPELINE.changes} == PIPELINE.changes
     refused = CliRunner().invoke(main, args + ["--hidden-size", "31"])
     assert refused.exit_code != 0 and "hidden_size=31" in refused.output
     assert "--dataflow needs --project" in CliRunner().invoke(main, args + ["--dataflow"]).output
@@ -355,7 +356,7 @@ def test_cli_compiles_with_dataflow_flags_and_validated_trainer_settings(tmp_pat
     config_file.write_text(json.dumps({"max_len": 20}))
     assert CliRunner().invoke(main, args + ["--config", str(config_file)]).exit_code == 0
     settings = TrainerSettings.from_custom_config(trainer_custom_config(out))  # the file over the pipeline defaults
-    assert {name: getattr(settings.model, name) for name in PIPELINE_DEFAULTS} == PIPELINE_DEFAULTS
+    assert {name: getattr(settings.model, name) for name in PIPELINE.changes} == PIPELINE.changes
     shown = CliRunner().invoke(main, ["pipeline", "compile", "--help"]).output
     assert re.search(r"--epochs INTEGER\s+\[default: 10\]", shown) and "[default: heads]" in shown
     submit = ["pipeline", "submit", "--project", "p", "--region", "r", "--bucket", "gs://b", "--pipeline-json", out]

@@ -6,7 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from fame_tf import FameConfig, FameModel, keras, tf
+from fame_tf import FameConfig, FameModel
+from fame_tf.backend import keras, tf
 from fame_tf.export import FameRecommender
 from fame_tf.retrieval import candidate_index, recommender_index
 from serving_helpers import K, exported_base

@@ -11,7 +11,7 @@ import os
 import pytest
 import requests
 
-from fame_tf import tf
+from fame_tf.backend import tf
 from serving.client import RecommenderClient, ServingError
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import requests
 
-from fame_tf import tf
+from fame_tf.backend import tf
 from serving.batching import Batcher
 from serving.server import serve
 from serving_helpers import exported_base

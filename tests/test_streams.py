@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from conftest import SEED, rule_sequences
-from fame_tf import FameConfig, tf
+from fame_tf import FameConfig
+from fame_tf.backend import tf
 from fame_tf.data import leave_one_out
 from fame_tf.streams import FileData
 from fame_tf.training import ArrayData, fit
