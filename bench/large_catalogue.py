@@ -61,14 +61,15 @@ def catalogue_split(size: int, users: int, seed: int = 0):
 def train_phase(size: int, users: int, steps: int, stages: int) -> dict:
     from fame_tf import FameConfig
     from fame_tf.metrics import evaluate
-    from fame_tf.training import build_model, train_dataset
+    from fame_tf.inputs import ArrayData, train_dataset
+    from fame_tf.training import build_model
 
     split = catalogue_split(size, users)
     config = FameConfig(num_items=size, objective="sampled_softmax", **BENCHMARK.changes)
-    model = build_model(config, split)
+    model = build_model(config, ArrayData(split))
     held_out = (split.test_history[:EVAL_USERS], split.test_targets[:EVAL_USERS], split.test_seen[:EVAL_USERS])
     before = evaluate(model, *held_out, ks=(K,))
-    dataset = train_dataset(split, config).repeat()
+    dataset = train_dataset(ArrayData(split), config).repeat()
     steps = steps // stages * stages  # the steps actually run
     start = time.time()
     history = model.fit(dataset, epochs=stages, steps_per_epoch=steps // stages, verbose=2).history
@@ -79,7 +80,7 @@ def train_phase(size: int, users: int, steps: int, stages: int) -> dict:
     # The same batches through both objectives: one pass compiles every batch width, then the
     # objectives alternate; the fastest pass of each.
     full = build_model(config.replace(objective="full_softmax"))
-    batches = train_dataset(split, config).take(8).cache()
+    batches = train_dataset(ArrayData(split), config).take(8).cache()
     seconds = {"sampled_softmax": [], "full_softmax": []}
     for timed in (False, True, True):
         for name, candidate in (("sampled_softmax", model), ("full_softmax", full)):
@@ -118,13 +119,14 @@ def measure_phase(size: int, users: int) -> dict:
     from fame_tf.backend import keras, tf
     from fame_tf.export import export_serving_model
     from fame_tf.retrieval import candidate_index, recommender_index, scann_options
+    from fame_tf.inputs import ArrayData
     from fame_tf.training import build_model
 
     weights = os.path.join(WORK, str(size), "weights")
     if not os.path.exists(weights + ".index"):
         raise SystemExit(f"{size} items: no trained weights in {os.path.dirname(weights)}; run --phase train first")
     split = catalogue_split(size, users)
-    model = build_model(FameConfig(num_items=size, objective="sampled_softmax", **BENCHMARK.changes), split)
+    model = build_model(FameConfig(num_items=size, objective="sampled_softmax", **BENCHMARK.changes), ArrayData(split))
     model.load_weights(weights).expect_partial()
     histories, targets = split.test_history[:EVAL_USERS], split.test_targets[:EVAL_USERS]
     queries = np.concatenate([model(histories[i:i + 500], training=False)["query"].numpy()

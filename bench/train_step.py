@@ -19,7 +19,8 @@ import click
 
 from fame_tf import FameConfig
 from fame_tf.data import load_split
-from fame_tf.training import build_model, train_dataset
+from fame_tf.inputs import ArrayData, train_dataset
+from fame_tf.training import build_model
 from fame_tf.presets import BENCHMARK
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,7 +35,7 @@ def main(data_path, variant, steps, rounds):
     split = load_split(data_path, 50)
     config = FameConfig.for_variant(variant, num_items=split.num_items, **BENCHMARK.changes)
     configs = {jit: config.replace(jit_compile=jit) for jit in (False, True)}
-    data = {jit: train_dataset(split, c).take(steps).cache() for jit, c in configs.items()}
+    data = {jit: train_dataset(ArrayData(split), c).take(steps).cache() for jit, c in configs.items()}
     models = {jit: build_model(c) for jit, c in configs.items()}
     for jit, model in models.items():
         model.fit(data[jit], epochs=1, verbose=0)  # compiles every batch shape once

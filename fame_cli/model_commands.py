@@ -29,6 +29,7 @@ def train(output, quiet, distribution, config_file, **options):
     require("train")
     from fame_tf import distribute, runs
     from fame_tf.data import DataError
+    from fame_tf.inputs import ArrayData
     from fame_tf.training import fit
 
     data = data_from(options).absolute()
@@ -46,10 +47,10 @@ def train(output, quiet, distribution, config_file, **options):
         raise click.ClickException(str(error)) from error
     try:
         with chosen.scope():
-            summary = fit(config.replace(num_items=split.num_items), split, output, verbose=0 if quiet else 2)
+            model, summary = fit(config.replace(num_items=split.num_items), ArrayData(split), output,
+                                 verbose=0 if quiet else 2)
     except ValueError as error:  # a run of another config in OUTPUT
         raise click.ClickException(str(error)) from error
-    model = summary.pop("model")
     if not distribute.is_chief(chosen):
         click.echo(f"worker done: best epoch {summary['best_epoch']}; the chief saves and exports the model")
         return

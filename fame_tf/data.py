@@ -409,23 +409,6 @@ class SplitData:
         return np.bincount(targets, minlength=self.num_items + 1).astype(np.float32)
 
 
-def every_position_examples(train_sequences: Sequence[np.ndarray], max_len: int) -> Dict[str, np.ndarray]:
-    """One example per user: ``inputs`` [U, L] and the next item at every position ``targets``
-    [U, L] (0: none), from the user's most recent ``max_len + 1`` training items (SASRec's scheme)."""
-    usable = [s for s in train_sequences if len(s) >= 2]
-    return {"inputs": pad_left([s[:-1] for s in usable], max_len),
-            "targets": pad_left([s[1:] for s in usable], max_len)}
-
-
-def prefix_examples(train_sequences: Sequence[np.ndarray], max_len: int) -> Dict[str, np.ndarray]:
-    """One example per prefix of every user's training items: ``inputs`` [S, L] (the prefix's most
-    recent ``max_len`` items) and ``targets`` [S], the item that follows it (RecBole's and BSARec's
-    scheme; each target gets its own forward pass and dropout noise)."""
-    prefixes = [s[:end] for s in train_sequences for end in range(1, len(s))]
-    targets = [s[end] for s in train_sequences for end in range(1, len(s))]
-    return {"inputs": pad_left(prefixes, max_len), "targets": np.asarray(targets, np.int32).reshape(-1)}
-
-
 def split_data(vocab: Vocabulary, users: List[str], train: Sequence[Sequence[int]],
                evaluation: Sequence[Sequence[int]], test: Sequence[Sequence[int]], max_len: int,
                report: DataReport) -> SplitData:

@@ -1,11 +1,10 @@
 """Training data streamed from files with tf.data: the pipeline's Trainer reads the Transform's
 TFRecords of id sequences this way, so no list of users exists anywhere, on any machine.
 
-``FileData`` offers what ``fame_tf.training.fit`` needs, as ``training.ArrayData`` does for the
-command line's in-memory split: the training examples of either scheme (built per sequence by the
-same windows as ``fame_tf.data.prefix_examples`` / ``every_position_examples``), shuffled through a
-bounded buffer; the validation and test cases in batches; the training-target counts of the
-sampled softmax. Each is one pass over its files."""
+``FileData`` is the ``fame_tf.inputs.TrainingData`` of files: its training sequences go through
+the same tf.data examples and batches as in-memory data, shuffled through a bounded buffer; the
+validation and test cases come in batches; the training-target counts of the sampled softmax.
+Each is one pass over its files."""
 
 from __future__ import annotations
 
@@ -14,8 +13,8 @@ from typing import Iterator, Optional, Sequence, Tuple
 import numpy as np
 
 from fame_tf.backend import tf
-from fame_tf.config import FameConfig
 from fame_tf.data import DataReport
+from fame_tf.inputs import TrainingData, windows
 
 SHUFFLE_BUFFER = 1 << 18  # training examples held for shuffling (about 50 MB at max_len 50)
 
@@ -30,30 +29,7 @@ def id_sequences(file_patterns: Sequence[str], feature: str = "item_ids", compre
             .map(lambda record: tf.cast(tf.io.parse_single_example(record, spec)[feature], tf.int32)))
 
 
-def _windows(sequence: tf.Tensor, ends: tf.Tensor, max_len: int) -> tf.Tensor:
-    """[len(ends), max_len]: the at most ``max_len`` items before each end, left-padded with 0."""
-    positions = ends[:, None] - max_len + tf.range(max_len)[None, :]
-    return tf.where(positions >= 0, tf.gather(sequence, tf.maximum(positions, 0)), 0)
-
-
-def prefix_examples(sequences: tf.data.Dataset, max_len: int) -> tf.data.Dataset:
-    """One example per prefix of each training sequence: ``inputs`` [max_len], ``targets`` []."""
-    def examples(sequence):
-        return tf.data.Dataset.from_tensor_slices(
-            {"inputs": _windows(sequence, tf.range(1, tf.shape(sequence)[0]), max_len), "targets": sequence[1:]})
-    return sequences.flat_map(examples)
-
-
-def every_position_examples(sequences: tf.data.Dataset, max_len: int) -> tf.data.Dataset:
-    """One example per training sequence of at least 2 items: ``inputs`` and ``targets`` [max_len]."""
-    def example(sequence):
-        end = tf.shape(sequence)[0] - 1
-        return {"inputs": _windows(sequence, tf.stack([end]), max_len)[0],
-                "targets": _windows(sequence[1:], tf.stack([end]), max_len)[0]}
-    return sequences.filter(lambda sequence: tf.shape(sequence)[0] >= 2).map(example)
-
-
-class FileData:
+class FileData(TrainingData):
     """Leave-one-out parts in TFRecord files (the pipeline's ``train`` part: a user's training
     items; ``eval``/``test``: the history, then the target)."""
 
@@ -68,11 +44,8 @@ class FileData:
     def _sequences(self, part: str) -> tf.data.Dataset:
         return id_sequences(self.files[part], self.feature)
 
-    def examples(self, config: FameConfig) -> Tuple[tf.data.Dataset, int]:
-        """The unbatched training examples of ``config.training_scheme``, and their number."""
-        make = prefix_examples if config.training_scheme == "prefix" else every_position_examples
-        dataset = make(self._sequences("train"), self.max_len)
-        return dataset, int(dataset.reduce(np.int64(0), lambda count, _: count + 1))
+    def train_sequences(self) -> tf.data.Dataset:
+        return self._sequences("train")
 
     def shuffle_buffer(self, count: int) -> int:
         return min(count, SHUFFLE_BUFFER)
@@ -84,15 +57,11 @@ class FileData:
             tf.zeros(size, tf.float32),
             lambda counts, s: counts + tf.math.bincount(s[1:], minlength=size, maxlength=size, dtype=tf.float32)).numpy()
 
-    def item_attributes(self) -> None:
-        """None: the pipeline reads no attribute files (an attribute loss then stops with an error)."""
-        return None
-
     def cases(self, part: str, batch_size: int) -> Tuple[Iterator[Tuple[np.ndarray, np.ndarray, np.ndarray]], Optional[int]]:
         """``(history [B, max_len], targets [B], seen [B, S])`` batches of ``part`` ("validation" or
         "test"), and the number of users (known for validation)."""
         cases = self._sequences(part).map(lambda s: {
-            "history": _windows(s, tf.shape(s)[:1] - 1, self.max_len)[0], "target": s[-1], "seen": s[:-1]})
+            "history": windows(s, tf.shape(s)[:1] - 1, self.max_len)[0], "target": s[-1], "seen": s[:-1]})
         batches = cases.padded_batch(batch_size).prefetch(2)
         users = self.report.users if part == "validation" else None
         return ((b["history"].numpy(), b["target"].numpy(), b["seen"].numpy()) for b in batches), users

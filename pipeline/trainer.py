@@ -69,10 +69,10 @@ def run_fn(fn_args) -> None:
     print(f"trainer: {data.report.users} validation users, {len(vocabulary)} items", flush=True)
     chosen = distribute.strategy(settings.distribution)
     with chosen.scope():
-        summary = fit(config, data, distribute.run_directory(fn_args.model_run_dir, chosen), verbose=0)
+        model, summary = fit(config, data, distribute.run_directory(fn_args.model_run_dir, chosen), verbose=0)
     print(f"trainer: best epoch {summary['best_epoch']}, validation ndcg@10={summary['validation']['ndcg@10']:.4f}",
           flush=True)
     if not distribute.is_chief(chosen):  # the chief exports; Vertex AI keeps the chief's serving_model_dir
         return
-    export_serving_model(summary["model"], vocabulary, fn_args.serving_model_dir, k=settings.top_k,
+    export_serving_model(model, vocabulary, fn_args.serving_model_dir, k=settings.top_k,
                          lookup=TransformedHistory(transform_output))

@@ -12,7 +12,8 @@ from fame_tf import FameConfig
 from fame_tf.backend import tf
 from fame_tf.data import leave_one_out
 from fame_tf.export import export_version
-from fame_tf.training import build_model, train_dataset
+from fame_tf.inputs import ArrayData, train_dataset
+from fame_tf.training import build_model
 
 from conftest import SEED, rule_sequences
 
@@ -28,7 +29,7 @@ def trained():
     sequences["rare"] = [str(i) for i in range(21, 31)]
     split = leave_one_out(sequences, max_len=CONFIG.max_len)
     model = build_model(CONFIG.replace(num_items=split.num_items))
-    model.fit(train_dataset(split, model.config), epochs=6, verbose=0)
+    model.fit(train_dataset(ArrayData(split), model.config), epochs=6, verbose=0)
     return model, list(split.vocab.items)
 
 

@@ -11,7 +11,8 @@ from fame_tf.attributes import concentration, dominant_attributes, read_item_att
 from fame_tf.data import DataError, DataOptions, Vocabulary, leave_one_out
 from fame_tf.explain import attribute_concentration, top_items_per_view
 from fame_tf.synthetic import planted_facets
-from fame_tf.training import ArrayData, build_model, train_dataset
+from fame_tf.inputs import ArrayData, train_dataset
+from fame_tf.training import build_model
 
 from conftest import SEED
 
@@ -132,7 +133,7 @@ def test_fame_heads_recover_planted_facets(tmp_path):
     model = build_model(config, ArrayData(split))
     facet = np.array([int(user[1:]) % 2 for user in split.users])  # 0: colour users, 1: shape users
     planted = np.array([attributes[sequences[user][0]][f] for user, f in zip(split.users, facet)])
-    dataset = train_dataset(split, config)
+    dataset = train_dataset(ArrayData(split), config)
     for epoch in range(1, 31):  # until every head recovers both facets; 15 epochs were enough on AMD EPYC
         model.fit(dataset, epochs=1, verbose=0)
         if epoch % 3:

@@ -3,8 +3,18 @@ import re
 import numpy as np
 import pytest
 
-from fame_tf.data import (DataError, DataOptions, every_position_examples, k_core, leave_one_out, load_split, prefix_examples,
-                          read_interactions, read_sequences)
+from fame_tf import FameConfig
+from fame_tf.data import DataError, DataOptions, k_core, leave_one_out, load_split, read_interactions, read_sequences
+from fame_tf.inputs import ArrayData, examples
+
+
+def _examples(train_sequences, scheme, max_len):
+    """The training examples of ``scheme`` (fame_tf.inputs) of these training sequences, as arrays."""
+    split = leave_one_out({"u": ["x", "y", "z"]}, max_len)  # any split; its training sequences are replaced
+    split.train_sequences = [np.asarray(s, np.int32) for s in train_sequences]
+    config = FameConfig(num_items=20, max_len=max_len, training_scheme=scheme)
+    rows = list(examples(ArrayData(split).train_sequences(), config).as_numpy_iterator())
+    return {name: np.stack([row[name] for row in rows]) for name in ("inputs", "targets")}
 
 
 def _write(path, text):
@@ -22,15 +32,15 @@ def test_sequence_reader_and_leave_one_out(tmp_path):
     assert split.valid_history[1].tolist() == [0, 0, b]
     assert [s.tolist() for s in split.train_sequences] == [[a, b, c], [b]]
     assert split.valid_seen[0].tolist() == sorted([a, b, c]) and split.test_seen[1].tolist() == sorted([b, c]) + [0, 0]
-    every = every_position_examples(split.train_sequences, max_len=3)  # u2 has no training pair
+    every = _examples(split.train_sequences, "every_position", max_len=3)  # u2 has no training pair
     assert every["inputs"].tolist() == [[0, a, b]] and every["targets"].tolist() == [[0, b, c]]
 
 
 def test_prefix_examples_cover_every_prefix_within_the_window():
     sequences = [np.array([1, 2, 3, 4, 5]), np.array([6]), np.array([7, 8])]
-    examples = prefix_examples(sequences, max_len=3)
-    assert examples["targets"].tolist() == [2, 3, 4, 5, 8]
-    assert examples["inputs"].tolist() == [[0, 0, 1], [0, 1, 2], [1, 2, 3], [2, 3, 4], [0, 0, 7]]
+    prefixes = _examples(sequences, "prefix", max_len=3)
+    assert prefixes["targets"].tolist() == [2, 3, 4, 5, 8]
+    assert prefixes["inputs"].tolist() == [[0, 0, 1], [0, 1, 2], [1, 2, 3], [2, 3, 4], [0, 0, 7]]
 
 
 def test_seen_items_cover_the_whole_history_beyond_max_len():

@@ -10,7 +10,9 @@ from fame_tf.attributes import read_item_attributes
 from fame_tf.data import leave_one_out
 from fame_tf.layers import ExpertAttention, FacetGate, FacetItemProjection, ItemPositionEmbedding, TransformerBlock
 from fame_tf.metrics import evaluate
-from fame_tf.training import ArrayData, LinearWarmup, build_model, make_optimizer, train_dataset, trim_padding
+from fame_tf.inputs import ArrayData, train_dataset, trim_padding
+from fame_tf.optimizers import LinearWarmup, make_optimizer
+from fame_tf.training import build_model
 
 from conftest import rule_sequences
 
@@ -178,7 +180,7 @@ def test_saved_model_reloads_with_own_classes_and_identical_scores(tiny_config, 
     sequences = rule_sequences(num_users=40, num_items=30, max_len=12)
     split = leave_one_out(sequences, max_len=12)
     model = build_model(tiny_config.replace(num_items=split.num_items))
-    model.fit(train_dataset(split, model.config.replace(batch_size=16)), epochs=1, verbose=0)
+    model.fit(train_dataset(ArrayData(split), model.config.replace(batch_size=16)), epochs=1, verbose=0)
     model.save(str(tmp_path / "model"), save_format="tf")
     restored = keras.models.load_model(str(tmp_path / "model"))
     assert type(restored) is FameModel
@@ -219,7 +221,7 @@ def test_every_training_recipe_learns_a_deterministic_next_item_rule(tiny_config
     # Until the bar is passed, within a cap far above the epochs it takes (8 prefix, 15 every-position
     # epochs on Intel Xeon; a few more on AMD EPYC, where oneDNN picks other kernels).
     cap = 30 if config.training_scheme == "prefix" else 50
-    dataset = train_dataset(split, config)
+    dataset = train_dataset(ArrayData(split), config)
     # A model that never saw history items as negatives is judged where they are not ranked.
     protocol = (lambda m: m["seen_excluded"]) if config.train_negatives == "exclude_history" else (lambda m: m)
     for epoch in range(1, cap + 1):

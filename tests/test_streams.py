@@ -8,7 +8,8 @@ from fame_tf import FameConfig
 from fame_tf.backend import tf
 from fame_tf.data import leave_one_out
 from fame_tf.streams import FileData
-from fame_tf.training import ArrayData, fit
+from fame_tf.inputs import ArrayData, examples
+from fame_tf.training import fit
 
 MAX_LEN = 6
 
@@ -42,8 +43,8 @@ def _rows(dataset):
 def test_streamed_examples_are_the_in_memory_ones(split_and_files, scheme):
     split, files = split_and_files
     config = FameConfig(num_items=split.num_items, max_len=MAX_LEN, training_scheme=scheme)
-    streamed, count = files.examples(config)
-    in_memory, expected = ArrayData(split).examples(config)
+    streamed, count = examples(files.train_sequences(), config), files.example_count(config)
+    in_memory, expected = examples(ArrayData(split).train_sequences(), config), ArrayData(split).example_count(config)
     assert count == expected and _rows(streamed) == _rows(in_memory)
 
 
@@ -64,7 +65,7 @@ def test_fit_on_files_learns_the_rule(split_and_files, tmp_path):
     split, files = split_and_files
     config = FameConfig(num_items=split.num_items, seed=SEED, hidden_size=16, num_heads=2, max_len=MAX_LEN, batch_size=16,
                         learning_rate=0.01, dropout=0.1, attention_dropout=0.1, weight_decay=0.0, epochs=6)
-    summary = fit(config, files, str(tmp_path / "run"), verbose=0)
+    _, summary = fit(config, files, str(tmp_path / "run"), verbose=0)
     assert summary["test"]["mrr"] > 0.8 and summary["data"]["users"] == 40
 
 
@@ -73,6 +74,6 @@ def test_steps_per_epoch_caps_each_epoch_and_repeats_the_data(split_and_files, t
     # 50 batches are more than one pass over 40 users.
     config = FameConfig(num_items=split.num_items, seed=SEED, hidden_size=16, num_heads=2, max_len=MAX_LEN, batch_size=16,
                         weight_decay=0.0, epochs=2, steps_per_epoch=50)
-    summary = fit(config, files, str(tmp_path / "run"), verbose=0)
-    assert int(summary["model"].optimizer.iterations) == 100
+    model, summary = fit(config, files, str(tmp_path / "run"), verbose=0)
+    assert int(model.optimizer.iterations) == 100
     assert len(summary["validation_history"]) == 2
