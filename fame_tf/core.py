@@ -385,6 +385,67 @@ class FacetItemProjectionMixin(KerasPart):
         return {**super().get_config(), "mode": self.mode}
 
 
+class HeadFusion:
+    """The one scorer of items for per-history outputs (``EncoderMixin.encode``/``call``), used by
+    training, evaluation, the export, explanations and retrieval alike; it has no weights.
+
+    SASRec, and FAME with ``fusion="logit"``: the inner product <q, c_v>, where FAME's query q =
+    concat_h(g_h F^(h)) already holds the gate and the logit scale, so the score is
+    sum_h g_h * scale * <F^(h), x_v^(h)> (``head_parts``). FAME with ``fusion="mixture"``: the log of
+    the gate-weighted mixture of the heads' own softmaxes, log sum_h g_h softmax(scale * s_h)(v):
+    log-probabilities, and not an inner product.
+
+    Args:
+        num_heads: H.
+        facets: whether the outputs have heads (FAME) or are one query (SASRec).
+        fusion: ``"logit"`` or ``"mixture"``.
+        head_scale: the logit scale of each head's score.
+    """
+
+    def __init__(self, num_heads: int, facets: bool, fusion: str = "logit", head_scale: float = 1.0):
+        self.num_heads, self.facets, self.fusion, self.head_scale = num_heads, facets, fusion, head_scale
+
+    @property
+    def log_probabilities(self) -> bool:
+        """Whether ``scores`` are normalised log-probabilities (a mixture) rather than logits."""
+        return self.facets and self.fusion == "mixture"
+
+    @property
+    def inner_product(self) -> bool:
+        """Whether a score is <query, candidate>, so a maximum-inner-product index can rank items."""
+        return not self.log_probabilities
+
+    def scores(self, outputs: Dict[str, tf.Tensor], catalogue: tf.Tensor) -> tf.Tensor:
+        """Scores [M, V] of every row of the catalogue's candidate table [V, d] (row 0 is padding and
+        scores ``MASKED``)."""
+        if self.log_probabilities:
+            log_probs = (tf.nn.log_softmax(self.head_scores(outputs, catalogue), axis=-1)
+                         + tf.math.log(outputs["gate"])[..., None])
+            return tf.reduce_logsumexp(log_probs, axis=1)
+        return _mask_padding(tf.matmul(outputs["query"], catalogue, transpose_b=True))
+
+    def head_scores(self, outputs: Dict[str, tf.Tensor], catalogue: tf.Tensor) -> tf.Tensor:
+        """Each head's own score [M, H, V], s_h(v) = scale * <F^(h), x_v^(h)> (no gate); padding
+        scores ``MASKED``."""
+        heads = outputs["heads"]
+        per_head = tf.einsum("mhe,vhe->mhv", heads, tf.reshape(catalogue, [-1, self.num_heads, heads.shape[-1]]))
+        return _mask_padding(per_head * self.head_scale)
+
+    def head_parts(self, outputs: Dict[str, tf.Tensor], candidates: tf.Tensor) -> tf.Tensor:
+        """Each head's part [M, K, H] of the inner-product scores of ``candidates`` [K, d]: the parts
+        sum to the score. ValueError for a mixture, whose score is a log-sum-exp."""
+        if not (self.facets and self.inner_product):
+            raise ValueError("per-head score parts exist for FAME with fusion=logit only (a mixture's score is a "
+                             "log-sum-exp)")
+        query = tf.reshape(outputs["query"], [tf.shape(outputs["query"])[0], self.num_heads, -1])
+        return tf.einsum("mhe,khe->mkh", query, tf.reshape(candidates, [tf.shape(candidates)[0], self.num_heads, -1]))
+
+
+def _mask_padding(scores: tf.Tensor) -> tf.Tensor:
+    """``scores`` [..., V] with column 0, the padding item, set to ``MASKED``."""
+    return tf.where(tf.range(tf.shape(scores)[-1]) != PADDING_ID, scores, MASKED)
+
+
 class EncoderMixin(KerasPart):
     """The recommender's inference path over item ids 1..num_items (0 is padding): the causal
     transformer (query tower; in FAME its last layer keeps the heads F^(h) separate and the gate g
@@ -428,6 +489,7 @@ class EncoderMixin(KerasPart):
                            if config.norm_placement == "pre" else None)
         # Multiplies each head's score (config.logit_scale); 1 for SASRec, which has no head scores.
         self.head_score_scale = float(config.num_heads) if self.is_facet and config.logit_scale == "heads" else 1.0
+        self.scorer = HeadFusion(config.num_heads, self.is_facet, config.fusion, self.head_score_scale)
         if self.is_facet:
             self.gate = self.parts.FacetGate(config.gate, name="gate")
             self.item_projection = self.parts.FacetItemProjection(config.item_projection, name="item_projection")
@@ -472,30 +534,14 @@ class EncoderMixin(KerasPart):
 
     # -- scoring ----------------------------------------------------------------------------------
     def score_outputs(self, outputs: Dict[str, tf.Tensor], candidates: Optional[tf.Tensor] = None) -> tf.Tensor:
-        """Scores [M, num_items + 1] of every item for per-sequence ``outputs`` (from ``call`` or
-        masked positions of ``encode``); padding scores ``MASKED``. With ``fusion="mixture"`` they are
-        log-probabilities of the mixture of per-head softmaxes. ``candidates`` defaults to
+        """``self.scorer.scores`` of the whole catalogue: [M, num_items + 1] for per-sequence
+        ``outputs`` (from ``call`` or masked positions of ``encode``). ``candidates`` defaults to
         ``self.candidates()``; a server passes a precomputed copy."""
-        if candidates is None:
-            candidates = self.candidates()
-        not_padding = tf.range(self.vocab_size) != PADDING_ID
-        if self.is_facet and self.config.fusion == "mixture":
-            per_head = self.head_scores(outputs, candidates)
-            log_probs = tf.nn.log_softmax(per_head, axis=-1) + tf.math.log(outputs["gate"])[..., None]
-            scores = tf.reduce_logsumexp(log_probs, axis=1)
-        else:
-            scores = tf.matmul(outputs["query"], candidates, transpose_b=True)
-        return tf.where(not_padding, scores, MASKED)
+        return self.scorer.scores(outputs, self.candidates() if candidates is None else candidates)
 
     def head_scores(self, outputs: Dict[str, tf.Tensor], candidates: Optional[tf.Tensor] = None) -> tf.Tensor:
-        """FAME's per-head scores [M, H, num_items + 1]: s_h(v) = <F^(h), x_v^(h)> times the logit
-        scale, each head on its own (no gate); padding scores ``MASKED``."""
-        if candidates is None:
-            candidates = self.candidates()
-        h, e = self.config.num_heads, self.config.head_size
-        per_head = tf.einsum("mhe,vhe->mhv", outputs["heads"], tf.reshape(candidates, [-1, h, e]))
-        per_head *= self.head_score_scale
-        return tf.where(tf.range(self.vocab_size) != PADDING_ID, per_head, MASKED)
+        """``self.scorer.head_scores`` of the whole catalogue: [M, H, num_items + 1]."""
+        return self.scorer.head_scores(outputs, self.candidates() if candidates is None else candidates)
 
     def score(self, item_ids) -> tf.Tensor:
         """Full-catalogue scores [B, num_items + 1] of the next item after each history."""

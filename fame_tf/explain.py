@@ -40,15 +40,9 @@ def head_contributions(model: FameModel, history: np.ndarray, k: int = 5) -> Tup
     (the parts sum to the score: with logit fusion the score is sum_h g_h <F^(h), c_v^(h)>, times
     the logit scale) and the gate [H]."""
     _require_facets(model)
-    if model.config.fusion != "logit":
-        raise ValueError("per-head score parts exist for fusion=logit only (a mixture's score is a log-sum-exp)")
     outputs = model(np.asarray(history)[None], training=False)
-    scores = model.score_outputs(outputs)[0]
-    items = tf.math.top_k(scores, k=k).indices
-    h, e = model.config.num_heads, model.config.head_size
-    query = tf.reshape(outputs["query"][0], [h, e])  # already weighted by the gate and the logit scale
-    candidates = tf.reshape(model.candidates(items), [k, h, e])
-    parts = tf.einsum("he,khe->kh", query, candidates)
+    items = tf.math.top_k(model.score_outputs(outputs)[0], k=k).indices
+    parts = model.scorer.head_parts(outputs, model.candidates(items))[0]
     return items.numpy(), parts.numpy(), outputs["gate"][0].numpy()
 
 

@@ -71,7 +71,7 @@ def recommender_index(recommender, kind: str = "scann", k: Optional[int] = None,
     export) as an index: raw history strings [B, T] -> (scores [B, k], raw item ids [B, k]). The
     scores are the recommender's own (exact for the items an approximate index returns)."""
     model = recommender.model
-    if model.is_facet and model.config.fusion == "mixture":
+    if not model.scorer.inner_product:
         raise ValueError("fusion='mixture' scores are not inner products; use the recommender itself "
                          "(it ranks the whole catalogue)")
 
