@@ -34,7 +34,7 @@ HISTORY_LENGTH = 50  # items per request's history (the default max_len)
 def beauty_export(run_dir: str | None = None, model_name: str = "train", data: str = "data/beauty") -> tuple[str, list, dict]:
     """(model base path with one version, vocabulary, config), exported afresh so it is the current code's."""
     from fame_tf import FameConfig, FameModel, runs
-    from fame_tf.data import load_split
+    from fame_tf.readers import load_split
     from fame_tf.export import export_version
 
     base = os.path.join(WORK, os.path.basename(os.path.normpath(run_dir)) if run_dir else f"beauty-{model_name}")

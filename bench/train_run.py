@@ -54,7 +54,7 @@ def finished_run(run_dir: str, root: str):
     recorded (``data.json``), or, for runs from before it, from the source in its metrics, relative
     to the repository ``root``, where the benchmarks run."""
     from fame_tf import runs
-    from fame_tf.data import DataOptions
+    from fame_tf.readers import DataOptions
 
     metrics_path = os.path.join(run_dir, "metrics.json")
     if not os.path.exists(metrics_path):

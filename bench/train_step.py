@@ -18,7 +18,7 @@ import time
 import click
 
 from fame_tf import FameConfig
-from fame_tf.data import load_split
+from fame_tf.readers import load_split
 from fame_tf.inputs import ArrayData, train_dataset
 from fame_tf.training import build_model
 from fame_tf.presets import BENCHMARK

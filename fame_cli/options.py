@@ -12,7 +12,8 @@ import click
 from fame_tf import config as config_module
 from fame_tf import presets
 from fame_tf.config import FameConfig
-from fame_tf.data import DataError, DataOptions, FORMATS, ON_ERROR
+from fame_tf.data import DataError, ON_ERROR
+from fame_tf.readers import DataOptions, FORMATS
 
 _DATA_HELP = {
     "format": "How to read DATA [default: auto: a directory's one .txt or .csv/.tsv parts; .csv, .tsv; else "

@@ -16,7 +16,8 @@ from typing import Dict, List
 
 import numpy as np
 
-from fame_tf.data import DataError, Vocabulary, _open
+from fame_tf.data import DataError, Vocabulary
+from fame_tf.readers import open_text
 
 
 @dataclasses.dataclass
@@ -57,7 +58,7 @@ def _attribute_list(item: str, value, path: str) -> List[str]:
 def read_item_attributes(path: str, vocab: Vocabulary) -> ItemAttributes:
     """The attributes of ``vocab``'s items from the JSON object at ``path`` (local or a URL)."""
     try:
-        with _open(path) as handle:
+        with open_text(path) as handle:
             content = json.load(handle)
     except FileNotFoundError as error:
         raise DataError(f"{path}: no such attribute file") from error

@@ -17,7 +17,7 @@ import sys
 from fame_tf import backend  # noqa: F401  (first: TensorFlow loads with its Keras switch set, before Keras 3)
 import keras  # noqa: E402  (isort: skip)
 
-from fame_tf import core
+from fame_tf import core, core_layers
 from fame_tf.contract import KERAS_FILE
 
 PACKAGE = "fame_tf_keras3"
@@ -29,33 +29,33 @@ class _Keras3:
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class ItemPositionEmbedding(_Keras3, core.ItemPositionEmbeddingMixin, keras.layers.Layer):
-    __doc__ = core.ItemPositionEmbeddingMixin.__doc__
+class ItemPositionEmbedding(_Keras3, core_layers.ItemPositionEmbeddingMixin, keras.layers.Layer):
+    __doc__ = core_layers.ItemPositionEmbeddingMixin.__doc__
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class ExpertAttention(_Keras3, core.ExpertAttentionMixin, keras.layers.Layer):
-    __doc__ = core.ExpertAttentionMixin.__doc__
+class ExpertAttention(_Keras3, core_layers.ExpertAttentionMixin, keras.layers.Layer):
+    __doc__ = core_layers.ExpertAttentionMixin.__doc__
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class PositionwiseFeedForward(_Keras3, core.PositionwiseFeedForwardMixin, keras.layers.Layer):
-    __doc__ = core.PositionwiseFeedForwardMixin.__doc__
+class PositionwiseFeedForward(_Keras3, core_layers.PositionwiseFeedForwardMixin, keras.layers.Layer):
+    __doc__ = core_layers.PositionwiseFeedForwardMixin.__doc__
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class TransformerBlock(_Keras3, core.TransformerBlockMixin, keras.layers.Layer):
-    __doc__ = core.TransformerBlockMixin.__doc__
+class TransformerBlock(_Keras3, core_layers.TransformerBlockMixin, keras.layers.Layer):
+    __doc__ = core_layers.TransformerBlockMixin.__doc__
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class FacetGate(_Keras3, core.FacetGateMixin, keras.layers.Layer):
-    __doc__ = core.FacetGateMixin.__doc__
+class FacetGate(_Keras3, core_layers.FacetGateMixin, keras.layers.Layer):
+    __doc__ = core_layers.FacetGateMixin.__doc__
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class FacetItemProjection(_Keras3, core.FacetItemProjectionMixin, keras.layers.Layer):
-    __doc__ = core.FacetItemProjectionMixin.__doc__
+class FacetItemProjection(_Keras3, core_layers.FacetItemProjectionMixin, keras.layers.Layer):
+    __doc__ = core_layers.FacetItemProjectionMixin.__doc__
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from fame_tf import core
+from fame_tf import core_layers
 from fame_tf.backend import keras
 
 PACKAGE = "fame_tf"
@@ -17,30 +17,30 @@ class _TfKeras:
 
 
 @keras.utils.register_keras_serializable(package=PACKAGE)
-class ItemPositionEmbedding(_TfKeras, core.ItemPositionEmbeddingMixin, keras.layers.Layer):
-    __doc__ = core.ItemPositionEmbeddingMixin.__doc__
+class ItemPositionEmbedding(_TfKeras, core_layers.ItemPositionEmbeddingMixin, keras.layers.Layer):
+    __doc__ = core_layers.ItemPositionEmbeddingMixin.__doc__
 
 
 @keras.utils.register_keras_serializable(package=PACKAGE)
-class ExpertAttention(_TfKeras, core.ExpertAttentionMixin, keras.layers.Layer):
-    __doc__ = core.ExpertAttentionMixin.__doc__
+class ExpertAttention(_TfKeras, core_layers.ExpertAttentionMixin, keras.layers.Layer):
+    __doc__ = core_layers.ExpertAttentionMixin.__doc__
 
 
 @keras.utils.register_keras_serializable(package=PACKAGE)
-class PositionwiseFeedForward(_TfKeras, core.PositionwiseFeedForwardMixin, keras.layers.Layer):
-    __doc__ = core.PositionwiseFeedForwardMixin.__doc__
+class PositionwiseFeedForward(_TfKeras, core_layers.PositionwiseFeedForwardMixin, keras.layers.Layer):
+    __doc__ = core_layers.PositionwiseFeedForwardMixin.__doc__
 
 
 @keras.utils.register_keras_serializable(package=PACKAGE)
-class TransformerBlock(_TfKeras, core.TransformerBlockMixin, keras.layers.Layer):
-    __doc__ = core.TransformerBlockMixin.__doc__
+class TransformerBlock(_TfKeras, core_layers.TransformerBlockMixin, keras.layers.Layer):
+    __doc__ = core_layers.TransformerBlockMixin.__doc__
 
 
 @keras.utils.register_keras_serializable(package=PACKAGE)
-class FacetGate(_TfKeras, core.FacetGateMixin, keras.layers.Layer):
-    __doc__ = core.FacetGateMixin.__doc__
+class FacetGate(_TfKeras, core_layers.FacetGateMixin, keras.layers.Layer):
+    __doc__ = core_layers.FacetGateMixin.__doc__
 
 
 @keras.utils.register_keras_serializable(package=PACKAGE)
-class FacetItemProjection(_TfKeras, core.FacetItemProjectionMixin, keras.layers.Layer):
-    __doc__ = core.FacetItemProjectionMixin.__doc__
+class FacetItemProjection(_TfKeras, core_layers.FacetItemProjectionMixin, keras.layers.Layer):
+    __doc__ = core_layers.FacetItemProjectionMixin.__doc__

@@ -11,7 +11,7 @@ from typing import List, Optional, Sequence, Tuple
 from fame_tf import export
 from fame_tf.contract import DEFAULT_K, MODEL_NAME
 from fame_tf.backend import keras
-from fame_tf.data import DataOptions
+from fame_tf.readers import DataOptions
 from fame_tf.model import FameModel
 
 MODEL_DIR = "model"  # the tf-keras SavedModel of the FameModel

@@ -16,7 +16,7 @@ from typing import Dict, Iterator, List, Sequence, Tuple
 
 import numpy as np
 
-from fame_tf.data import write_interactions
+from fame_tf.readers import write_interactions
 
 
 def zipf_probabilities(num_items: int, exponent: float) -> np.ndarray:

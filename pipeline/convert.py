@@ -4,7 +4,7 @@ interaction CSVs with the header ``user_id,item_id,timestamp``.
 A log already in that form (comma-separated, those columns, nothing to filter or skip) goes to
 ExampleGen as it is, so the pipeline's own validation sees the raw file. Anything else (sequence
 text, TSV, other columns or delimiter, a time format, k-core, skipped lines) is read by
-``fame_tf.data.DataOptions``, the reader of ``fame-tf train``, and written as that CSV: the same
+``fame_tf.readers.DataOptions``, the reader of ``fame-tf train``, and written as that CSV: the same
 users, items and order, hence the same split. Each user's items are written in order, an item's
 position standing for its time. The CSV is rewritten only when its content changes, so ExampleGen's
 input fingerprint (which includes file modification times) stays the same and a re-run is served
@@ -17,7 +17,7 @@ import io
 import os
 from typing import Dict, List, Tuple
 
-from fame_tf.data import DataOptions, write_interactions
+from fame_tf.readers import DataOptions, write_interactions
 
 CONVERTED_FILE = "interactions.csv"
 

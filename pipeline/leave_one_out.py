@@ -25,7 +25,8 @@ from tfx.components.util import examples_utils
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
-from fame_tf.data import DataError, leave_one_out_parts, parse_time, time_ordered
+from fame_tf.data import DataError, leave_one_out_parts, time_ordered
+from fame_tf.readers import parse_time
 from pipeline.validation import assert_no_anomalies
 
 USER, ITEM, TIME = "user_id", "item_id", "timestamp"

@@ -21,7 +21,7 @@ from tfx import v1 as tfx
 from tfx.utils import io_utils
 
 from fame_tf.contract import MODEL_NAME
-from fame_tf.data import DataOptions
+from fame_tf.readers import DataOptions
 from pipeline.convert import prepare_input
 from pipeline.evaluator import METRICS_FILE
 from pipeline.leave_one_out import COUNTS, EVAL

@@ -8,7 +8,8 @@ import pytest
 
 from fame_tf import FameConfig, FameModel
 from fame_tf.attributes import concentration, dominant_attributes, read_item_attributes
-from fame_tf.data import DataError, DataOptions, Vocabulary, leave_one_out
+from fame_tf.data import DataError, Vocabulary, leave_one_out
+from fame_tf.readers import DataOptions
 from fame_tf.explain import attribute_concentration, top_items_per_view
 from fame_tf.synthetic import planted_facets
 from fame_tf.inputs import ArrayData, train_dataset

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from fame_tf import FameConfig
-from fame_tf.data import DataError, DataOptions, k_core, leave_one_out, load_split, read_interactions, read_sequences
+from fame_tf.data import DataError, k_core, leave_one_out
+from fame_tf.readers import DataOptions, load_split, read_interactions, read_sequences
 from fame_tf.inputs import ArrayData, examples
 
 

@@ -19,7 +19,8 @@ from conftest import SEED, rule_sequences
 from fame_tf import FameConfig
 from fame_tf.backend import tf
 from fame_tf.config import ConfigError
-from fame_tf.data import DataError, DataOptions
+from fame_tf.data import DataError
+from fame_tf.readers import DataOptions
 from pipeline.convert import prepare_input, sequences_to_csv
 from fame_tf.presets import PIPELINE
 from pipeline.evaluator import decide
@@ -416,7 +417,7 @@ def test_cli_split_and_pipeline_split_of_the_same_log_are_identical(tmp_path, st
     import apache_beam as beam
     from apache_beam.testing.util import assert_that, equal_to
 
-    from fame_tf.data import load_split
+    from fame_tf.readers import load_split
 
     rows = rule_rows(num_users=30, too_short=2)
     rows += [("tie", "item5", 7), ("tie", "item3", 7), ("tie", "item9", 5), ("tie", "item1", 9)]

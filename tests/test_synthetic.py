@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fame_tf.data import read_interactions
+from fame_tf.readers import read_interactions
 from fame_tf.synthetic import synthetic_sequences, write_synthetic
 
 
