@@ -56,7 +56,21 @@ def _attribute_list(item: str, value, path: str) -> List[str]:
 
 
 def read_item_attributes(path: str, vocab: Vocabulary) -> ItemAttributes:
-    """The attributes of ``vocab``'s items from the JSON object at ``path`` (local or a URL)."""
+    """Reads the attributes of a catalogue's items from a JSON file.
+
+    Args:
+        path: a local path or a URL of a JSON object ``{"item_id": [attribute_id, ...]}`` (attribute
+            ids are strings or integers).
+        vocab: the catalogue.
+
+    Returns:
+        The ``ItemAttributes`` of ``vocab``'s items; its report counts the attributes, the items with
+        and without attributes and the listed items not in the catalogue.
+
+    Raises:
+        DataError: if the file is missing, not JSON or not such an object, or lists attributes for none
+            of the catalogue's items.
+    """
     try:
         with open_text(path) as handle:
             content = json.load(handle)
@@ -90,8 +104,16 @@ def read_item_attributes(path: str, vocab: Vocabulary) -> ItemAttributes:
 
 
 def dominant_attributes(items: np.ndarray, attributes: ItemAttributes) -> Dict[str, np.ndarray]:
-    """For each row of item ids [U, K]: the attribute most of its items carry (``attribute`` [U], 0
-    when none has one) and the share of the row's items that carry it (``share`` [U])."""
+    """Each row's dominant attribute: the attribute most of its items carry.
+
+    Args:
+        items: [U, K] item ids.
+        attributes: the items' attributes.
+
+    Returns:
+        ``attribute`` [U], the dominant attribute's id (0 when no item has one), and ``share`` [U], the
+        share of the row's items that carry it.
+    """
     hot = attributes.multi_hot()[items]  # [U, K, A + 1]
     counts = hot.sum(axis=1)
     top = counts.argmax(axis=1)
@@ -99,9 +121,18 @@ def dominant_attributes(items: np.ndarray, attributes: ItemAttributes) -> Dict[s
 
 
 def concentration(items: np.ndarray, attributes: ItemAttributes, top: int = 5) -> Dict:
-    """How strongly rows of items [U, K] (e.g. a head's top-K per user) concentrate on one attribute:
-    ``share``, the mean over rows of the dominant attribute's share, and ``top_attributes``, the
-    attributes most often dominant, with the fraction of rows each dominates."""
+    """How strongly rows of items concentrate on one attribute.
+
+    Args:
+        items: [U, K] item ids, e.g. a head's top-K per user.
+        attributes: the items' attributes.
+        top: the number of attributes ``top_attributes`` lists.
+
+    Returns:
+        ``share``, the mean over rows of the dominant attribute's share, and ``top_attributes``, the
+        attributes most often dominant, with the fraction of rows each dominates (``attribute``, its
+        id in the file, and ``rows``).
+    """
     dominant = dominant_attributes(items, attributes)
     ids, counts = np.unique(dominant["attribute"][dominant["share"] > 0], return_counts=True)
     order = np.argsort(-counts, kind="stable")[:top]

@@ -24,10 +24,19 @@ from fame_tf.contract import DEFAULT_K, FACET_WEIGHTS, ITEM_IDS, SCORES
 from fame_tf.core_layers import MASKED, PADDING_ID, KerasPart
 
 def compact_history(ids: tf.Tensor, max_len: int) -> tf.Tensor:
-    """Left-pads [B, T] ids (0 = unknown/padding, anywhere) into [B, L], L <= max_len: the known
-    items keep their order, the most recent ``max_len`` are kept, L is the longest such row
-    (at least 1). Positions count from the most recent item, so trimming shared padding changes
-    no output."""
+    """Compacts id rows into a left-padded [B, L] history of their most recent known items.
+
+    The known items keep their order, the most recent ``max_len`` are kept, and L is the longest such
+    row (at least 1). Positions count from the most recent item, so trimming shared padding changes
+    no output.
+
+    Args:
+        ids: [B, T] int item ids, 0 for unknown items and padding, anywhere in a row.
+        max_len: the most items kept per row.
+
+    Returns:
+        [B, L] ids, L <= ``max_len``, left-padded with 0.
+    """
     known = ids != PADDING_ID
     rank = tf.cumsum(tf.cast(known, tf.int32), axis=1, reverse=True)  # 1 = most recent known item
     keep = known & (rank <= max_len)
@@ -38,8 +47,18 @@ def compact_history(ids: tf.Tensor, max_len: int) -> tf.Tensor:
 
 
 def history_mask(history, targets, vocab_size: int) -> tf.Tensor:
-    """[B, vocab_size] True at every item of ``history`` [B, T] except padding and the row's target
-    ``targets`` [B] (a repeat stays rankable)."""
+    """Marks the items of each row's history, except padding and the row's target.
+
+    The target is left unmarked even when it is in the history, so a repeat stays rankable.
+
+    Args:
+        history: [B, T] item ids.
+        targets: [B] item ids, one per row.
+        vocab_size: V, the number of item ids including padding.
+
+    Returns:
+        [B, V] bool, True at the row's history items.
+    """
     history = tf.cast(history, tf.int32)
     batch, length = tf.shape(history)[0], tf.shape(history)[1]
     rows = tf.repeat(tf.range(batch), length)
@@ -58,9 +77,9 @@ TRAINING_ONLY_WEIGHTS = (SAMPLING_PROBABILITY, ATTRIBUTE_EMBEDDINGS)
 
 
 class HeadFusion:
-    """The one scorer of items for per-history outputs (``EncoderMixin.encode``/``call``), used by
-    training, evaluation, the export, explanations and retrieval alike; it has no weights.
+    """The one scorer of items for per-history outputs (``EncoderMixin.encode``/``call``).
 
+    Training, evaluation, the export, explanations and retrieval all use it; it has no weights.
     SASRec, and FAME with ``fusion="logit"``: the inner product <q, c_v>, where FAME's query q =
     concat_h(g_h F^(h)) already holds the gate and the logit scale, so the score is
     sum_h g_h * scale * <F^(h), x_v^(h)> (``head_parts``). FAME with ``fusion="mixture"``: the log of
@@ -88,8 +107,16 @@ class HeadFusion:
         return not self.log_probabilities
 
     def scores(self, outputs: Dict[str, tf.Tensor], catalogue: tf.Tensor) -> tf.Tensor:
-        """Scores [M, V] of every row of the catalogue's candidate table [V, d] (row 0 is padding and
-        scores ``MASKED``)."""
+        """Scores of every catalogue item for each output row.
+
+        Args:
+            outputs: per-history outputs: ``query`` [M, d]; for a mixture ``heads`` [M, H, e] and
+                ``gate`` [M, H].
+            catalogue: the candidate table [V, d].
+
+        Returns:
+            [M, V] scores; column 0, the padding item, scores ``MASKED``.
+        """
         if self.log_probabilities:
             log_probs = (tf.nn.log_softmax(self.head_scores(outputs, catalogue), axis=-1)
                          + tf.math.log(outputs["gate"])[..., None])
@@ -97,15 +124,32 @@ class HeadFusion:
         return _mask_padding(tf.matmul(outputs["query"], catalogue, transpose_b=True))
 
     def head_scores(self, outputs: Dict[str, tf.Tensor], catalogue: tf.Tensor) -> tf.Tensor:
-        """Each head's own score [M, H, V], s_h(v) = scale * <F^(h), x_v^(h)> (no gate); padding
-        scores ``MASKED``."""
+        """Each head's own score, s_h(v) = scale * <F^(h), x_v^(h)> (no gate).
+
+        Args:
+            outputs: per-history outputs with ``heads`` [M, H, e].
+            catalogue: the candidate table [V, d].
+
+        Returns:
+            [M, H, V] scores; padding scores ``MASKED``.
+        """
         heads = outputs["heads"]
         per_head = tf.einsum("mhe,vhe->mhv", heads, tf.reshape(catalogue, [-1, self.num_heads, heads.shape[-1]]))
         return _mask_padding(per_head * self.head_scale)
 
     def head_parts(self, outputs: Dict[str, tf.Tensor], candidates: tf.Tensor) -> tf.Tensor:
-        """Each head's part [M, K, H] of the inner-product scores of ``candidates`` [K, d]: the parts
-        sum to the score. ValueError for a mixture, whose score is a log-sum-exp."""
+        """Each head's part of the inner-product scores of some candidates: the parts sum to the score.
+
+        Args:
+            outputs: per-history outputs with ``query`` [M, d].
+            candidates: candidate embeddings [K, d].
+
+        Returns:
+            [M, K, H] parts.
+
+        Raises:
+            ValueError: for a mixture, whose score is a log-sum-exp (and for SASRec, which has no heads).
+        """
         if not (self.facets and self.inner_product):
             raise ValueError("per-head score parts exist for FAME with fusion=logit only (a mixture's score is a "
                              "log-sum-exp)")
@@ -119,11 +163,28 @@ def _mask_padding(scores: tf.Tensor) -> tf.Tensor:
 
 
 class EncoderMixin(KerasPart):
-    """The recommender's inference path over item ids 1..num_items (0 is padding): the causal
-    transformer (query tower; in FAME its last layer keeps the heads F^(h) separate and the gate g
-    fuses them, q = concat_h(g_h F^(h))) and the candidate tower c_v = e_v W_f on the item table
-    tied with the input embedding. ``call`` returns the last position's ``query`` [B, d], and for
-    FAME the ``gate`` [B, H] and ``router`` [B, H, N] weights that explain a recommendation.
+    """FAME's or SASRec's encoder: the inference path over item ids 1..num_items (0 is padding).
+
+    The recommender's causal transformer (query tower; in FAME its last layer keeps the heads F^(h)
+    separate and the gate g fuses them, q = concat_h(g_h F^(h))) and the candidate tower
+    c_v = e_v W_f on the item table tied with the input embedding. ``call`` returns the last
+    position's outputs, for FAME with the ``gate`` and ``router`` weights that explain a
+    recommendation; ``encode`` returns every position's.
+
+    Args:
+        config: a ``FameConfig`` or its dict; ``num_items`` must be set (>= 1).
+        **kwargs: base layer keyword arguments, e.g. ``name``.
+
+    Call args:
+        item_ids: [B, T] int item ids, left-padded with 0.
+        training: whether dropout is applied.
+
+    Input shape:
+        [B, T]
+
+    Output shape:
+        A dict: ``query`` [B, d]; FAME adds ``heads`` [B, H, e], ``gate`` [B, H] and ``router``
+        [B, H, N].
     """
 
     def __init__(self, config: Union[FameConfig, Dict], **kwargs):
@@ -168,16 +229,29 @@ class EncoderMixin(KerasPart):
 
     # -- towers -----------------------------------------------------------------------------------
     def build(self, input_shape=None):
-        """Creates every weight (the input is a [B, T] id matrix of any shape)."""
+        """Creates every weight.
+
+        Args:
+            input_shape: ignored: the input is a [B, T] id matrix of any shape.
+        """
         if not self.built:
             self.built = True  # before the call below, which would otherwise build again
             self(tf.zeros((1, self.config.max_len), tf.int32))
             self.candidates()
 
     def encode(self, item_ids, training=None, last_only=False) -> Dict[str, tf.Tensor]:
-        """Outputs at every position: ``query`` [B, T, d]; FAME adds ``heads`` [B, T, H, e],
-        ``gate`` [B, T, H] and ``router`` [B, T, H, N]. ``last_only``: T = 1, the last position,
-        whose last layer then skips the other positions' queries and feed-forward nets."""
+        """The outputs at every position.
+
+        Args:
+            item_ids: [B, T] int item ids, left-padded with 0.
+            training: whether dropout is applied.
+            last_only: T = 1, the last position, whose last layer then skips the other positions'
+                queries and feed-forward nets.
+
+        Returns:
+            A dict: ``query`` [B, T, d]; FAME adds ``heads`` [B, T, H, e], ``gate`` [B, T, H] and
+            ``router`` [B, T, H, N].
+        """
         item_ids = tf.cast(item_ids, tf.int32)
         padding_mask = item_ids != PADDING_ID
         x = self.embedding(item_ids, training=training)
@@ -193,8 +267,15 @@ class EncoderMixin(KerasPart):
         return {"query": query, "heads": x, "gate": gate, "router": router}
 
     def candidates(self, item_ids=None) -> tf.Tensor:
-        """Candidate embeddings [num_items + 1, d] (row 0 is padding and never scored), or those of
-        ``item_ids`` only: the sampled softmax then projects its batch's items, not the catalogue."""
+        """The candidate tower's embeddings c_v.
+
+        Args:
+            item_ids: optional ids [K] whose candidates alone are computed: the sampled softmax then
+                projects its batch's items, not the catalogue.
+
+        Returns:
+            [V, d] (row 0 is padding and never scored), or [K, d] with ``item_ids``.
+        """
         table = self.embedding.item_embeddings
         if item_ids is not None:
             table = tf.gather(table, item_ids)
@@ -206,17 +287,39 @@ class EncoderMixin(KerasPart):
 
     # -- scoring ----------------------------------------------------------------------------------
     def score_outputs(self, outputs: Dict[str, tf.Tensor], candidates: Optional[tf.Tensor] = None) -> tf.Tensor:
-        """``self.scorer.scores`` of the whole catalogue: [M, num_items + 1] for per-sequence
-        ``outputs`` (from ``call`` or masked positions of ``encode``). ``candidates`` defaults to
-        ``self.candidates()``; a server passes a precomputed copy."""
+        """``self.scorer.scores`` of the whole catalogue.
+
+        Args:
+            outputs: per-sequence outputs (from ``call`` or masked positions of ``encode``).
+            candidates: the candidate table [V, d]; defaults to ``self.candidates()``, a server passes
+                a precomputed copy.
+
+        Returns:
+            [M, V] scores.
+        """
         return self.scorer.scores(outputs, self.candidates() if candidates is None else candidates)
 
     def head_scores(self, outputs: Dict[str, tf.Tensor], candidates: Optional[tf.Tensor] = None) -> tf.Tensor:
-        """``self.scorer.head_scores`` of the whole catalogue: [M, H, num_items + 1]."""
+        """``self.scorer.head_scores`` of the whole catalogue: each FAME head's own scores.
+
+        Args:
+            outputs: per-sequence outputs, as in ``score_outputs``.
+            candidates: as in ``score_outputs``.
+
+        Returns:
+            [M, H, V] scores.
+        """
         return self.scorer.head_scores(outputs, self.candidates() if candidates is None else candidates)
 
     def score(self, item_ids) -> tf.Tensor:
-        """Full-catalogue scores [B, num_items + 1] of the next item after each history."""
+        """Full-catalogue scores of the next item after each history.
+
+        Args:
+            item_ids: [B, T] histories, left-padded with 0.
+
+        Returns:
+            [B, V] scores.
+        """
         return self.score_outputs(self(item_ids, training=False))
 
     def get_config(self):
@@ -228,13 +331,38 @@ class EncoderMixin(KerasPart):
 
 
 class RecommenderMixin(KerasPart):
-    """``history`` strings [B, T] -> ``{"item_ids", "scores", "facet_weights"}``: the top-K items of
-    an encoder (``EncoderMixin``) over the whole catalogue (see ``fame_tf.export``).
+    """Serving model: the top-K items of an encoder over the whole catalogue for raw item-id histories.
 
-    ``vocabulary[i]`` is the raw id of model item ``i + 1``. ``lookup`` maps a history to model ids
-    ([B, T] int, 0 for "" and unknown ids); by default a ``StringLookup`` over ``vocabulary``. The
-    pipeline passes the Transform graph itself, so the served mapping is the Transform's, whose
-    vocabulary file ``vocabulary`` was read from; a model revived from its config gets the default."""
+    ``history`` strings [B, T] -> ``{"item_ids", "scores", "facet_weights"}`` (see ``fame_tf.export``).
+    The candidate matrix is computed once, at construction, not on every request: it is a snapshot,
+    so build a new recommender after training.
+
+    Args:
+        model: the encoder (``EncoderMixin``); built here if it is not.
+        vocabulary: the raw item ids: ``vocabulary[i]`` is the raw id of model item ``i + 1``.
+        k: the number of items returned (at most the catalogue's size).
+        lookup: maps a history to model ids ([B, T] int, 0 for "" and unknown ids); by default a
+            ``StringLookup`` over ``vocabulary``. The pipeline passes the Transform graph itself, so
+            the served mapping is the Transform's, whose vocabulary file ``vocabulary`` was read from;
+            a model revived from its config gets the default.
+        **kwargs: base layer keyword arguments, e.g. ``name``.
+
+    Call args:
+        history: [B, T] strings, raw item ids oldest first; "" and unknown ids are dropped, the most
+            recent ``max_len`` known items are kept.
+        exclude_history: whether the history's items (all of it) are never recommended.
+
+    Input shape:
+        [B, T]
+
+    Output shape:
+        A dict: ``item_ids`` [B, K] strings, ``scores`` [B, K] and ``facet_weights`` [B, H] (FAME's
+        gate; [B, 0] for SASRec).
+
+    Raises:
+        ValueError: if ``vocabulary``'s length is not the model's ``num_items``, it holds "" (the
+            padding of a history), or ``k`` < 1.
+    """
 
     def __init__(self, model, vocabulary: Sequence[str], k: int = DEFAULT_K,
                  lookup=None, **kwargs):

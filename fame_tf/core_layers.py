@@ -30,8 +30,28 @@ class KerasPart:
 
 
 class ItemPositionEmbeddingMixin(KerasPart):
-    """Item embedding (the table shared with the candidate tower) plus a learned position embedding,
-    LayerNorm and dropout. Position 0 is the most recent item."""
+    """Item embedding plus a learned position embedding, followed by LayerNorm and dropout.
+
+    The item table is the one shared with the candidate tower. Positions count from the end: position 0
+    is the most recent item.
+
+    Args:
+        vocab_size: V, the rows of the item table (row 0 is the padding item).
+        hidden_size: d.
+        max_len: the number of learned positions, the longest T.
+        dropout: dropout rate after the LayerNorm.
+        **kwargs: base layer keyword arguments, e.g. ``name``.
+
+    Call args:
+        item_ids: [B, T] int item ids, left-padded with 0.
+        training: whether dropout is applied.
+
+    Input shape:
+        [B, T]
+
+    Output shape:
+        [B, T, d]
+    """
 
     def __init__(self, vocab_size, hidden_size, max_len, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -73,9 +93,29 @@ class ExpertAttentionMixin(KerasPart):
 
     Keys and values are shared by a head's experts; a dense router per head (no bias) mixes the
     experts' outputs at every position. With ``num_experts=1`` each head is plain attention.
-    ``output_mode="concat"`` concatenates the heads and applies W_O (standard attention);
-    ``"heads"`` returns the heads separately, [B, T, H, e], for the facet-aware last layer.
-    Returns ``(output, router_weights [B, T, H, N])``.
+
+    Args:
+        num_heads: H.
+        num_experts: N, the query projections (experts) per head.
+        dropout: dropout rate of the attention weights.
+        output_mode: ``"concat"`` concatenates the heads and applies W_O (standard attention);
+            ``"heads"`` returns the heads separately, [B, T, H, e], for the facet-aware last layer.
+        query_init_std: standard deviation of the truncated-normal start of the query projections.
+        **kwargs: base layer keyword arguments, e.g. ``name``.
+
+    Call args:
+        x: [B, T, d] input.
+        padding_mask: [B, T] bool, True at real items.
+        training: whether dropout is applied.
+        last_only: outputs at the last position only ([B, 1, ...]), all a recommendation needs (keys
+            and values still see all T).
+
+    Input shape:
+        ``x`` [B, T, d]; ``padding_mask`` [B, T].
+
+    Output shape:
+        ``(output, router_weights)``: ``output`` [B, T, d] (``"concat"``) or [B, T, H, e] (``"heads"``),
+        ``router_weights`` [B, T, H, N]; T is 1 with ``last_only``.
     """
 
     def __init__(self, num_heads, num_experts=1, dropout=0.0, output_mode="concat", query_init_std=0.02, **kwargs):
@@ -111,7 +151,16 @@ class ExpertAttentionMixin(KerasPart):
         super().build(input_shape)
 
     def attention_weights(self, x, padding_mask, last_only=False):
-        """Every expert's attention over the positions, [B, H, N, T or 1, T] (before dropout)."""
+        """Every expert's attention over the positions, before dropout.
+
+        Args:
+            x: [B, T, d] input.
+            padding_mask: [B, T] bool, True at real items.
+            last_only: the last position's queries only.
+
+        Returns:
+            [B, H, N, T, T] weights (queries, then keys), or [B, H, N, 1, T] with ``last_only``.
+        """
         queries = x[:, -1:] if last_only else x
         query = tf.einsum("btd,dhne->bthne", queries, self.query_kernel) + self.query_bias
         key = tf.einsum("btd,dhe->bthe", x, self.key_kernel) + self.key_bias
@@ -128,8 +177,6 @@ class ExpertAttentionMixin(KerasPart):
         return tf.nn.softmax(logits, axis=-1)
 
     def call(self, x, padding_mask, training=None, last_only=False):
-        """``padding_mask`` [B, T] is True at real items. ``last_only``: outputs at the last
-        position only ([B, 1, ...]), all a recommendation needs (keys and values still see all T)."""
         e = self.head_size
         value = tf.einsum("btd,dhe->bthe", x, self.value_kernel) + self.value_bias
         weights = self.drop(self.attention_weights(x, padding_mask, last_only), training=training)
@@ -157,9 +204,29 @@ class ExpertAttentionMixin(KerasPart):
 
 
 class PositionwiseFeedForwardMixin(KerasPart):
-    """Two dense layers on the last axis; applied to [B, T, H, e] it is shared by all heads.
-    Dropout follows the output, and with ``inner_dropout`` also the activation (SASRec's original
-    block; RecBole's and BSARec's have only the outer one)."""
+    """Position-wise feed-forward net: two dense layers on the last axis, then dropout.
+
+    Applied to [B, T, H, e] it is shared by all heads. Dropout follows the output, and with
+    ``inner_dropout`` also the activation (SASRec's original block; RecBole's and BSARec's have only the
+    outer one).
+
+    Args:
+        multiplier: the inner width, in units of the input's last axis.
+        activation: the inner layer's activation.
+        dropout: dropout rate.
+        inner_dropout: whether dropout also follows the activation, not only the output.
+        **kwargs: base layer keyword arguments, e.g. ``name``.
+
+    Call args:
+        x: the input, [B, T, d] or FAME's heads [B, T, H, e].
+        training: whether dropout is applied.
+
+    Input shape:
+        [B, T, d] or [B, T, H, e]
+
+    Output shape:
+        Same as the input.
+    """
 
     def __init__(self, multiplier=1, activation="gelu", dropout=0.0, inner_dropout=True, **kwargs):
         super().__init__(**kwargs)
@@ -196,12 +263,44 @@ class PositionwiseFeedForwardMixin(KerasPart):
 
 
 class TransformerBlockMixin(KerasPart):
-    """A transformer block, post-LN (``norm_first=False``: LayerNorm after each residual sum, as in
-    SASRec, RecBole and BSARec) or pre-LN (LayerNorm on each sub-layer's input, as in pmixer's
-    SASRec; the model then normalises the last block's output). With ``facet_heads=True`` it is
-    FAME's last layer: the heads stay separate ([B, T, H, e], no W_O), each head's residual is its
-    e-slice of the input (or nothing), and the feed-forward net and the LayerNorms after the
-    attention work over e and are shared by the heads. Returns ``(output, router_weights)``."""
+    """Transformer block: ``ExpertAttention``, then ``PositionwiseFeedForward``, each with a residual.
+
+    Post-LN (``norm_first=False``: LayerNorm after each residual sum, as in SASRec, RecBole and
+    BSARec) or pre-LN (LayerNorm on each sub-layer's input, as in pmixer's SASRec; the model then
+    normalises the last block's output). With ``facet_heads=True`` it is FAME's last layer: the heads
+    stay separate ([B, T, H, e], no W_O), each head's residual is its e-slice of the input (or
+    nothing), and the feed-forward net and the LayerNorms after the attention work over e and are
+    shared by the heads.
+
+    Args:
+        num_heads: H.
+        num_experts: N, the query projections (experts) per head.
+        facet_heads: whether this is FAME's last layer, whose heads stay separate.
+        ffn_multiplier: the feed-forward net's inner width, in units of its input width (d, or e with
+            ``facet_heads``).
+        activation: the feed-forward net's activation.
+        dropout: dropout rate of the attention's output and of the feed-forward net.
+        attention_dropout: dropout rate of the attention weights.
+        head_residual: with ``facet_heads``, ``"slice"`` (each head's residual is its e-slice of the
+            input) or ``"none"`` (no residual).
+        ffn_inner_dropout: whether dropout also follows the feed-forward activation.
+        norm_first: pre-LN (True) or post-LN (False).
+        query_init_std: standard deviation of the truncated-normal start of the query projections.
+        **kwargs: base layer keyword arguments, e.g. ``name``.
+
+    Call args:
+        x: [B, T, d] input.
+        padding_mask: [B, T] bool, True at real items.
+        training: whether dropout is applied.
+        last_only: the last position's output only, [B, 1, ...] (see ``ExpertAttention``).
+
+    Input shape:
+        ``x`` [B, T, d]; ``padding_mask`` [B, T].
+
+    Output shape:
+        ``(output, router_weights)``: ``output`` [B, T, d], or [B, T, H, e] with ``facet_heads``;
+        ``router_weights`` [B, T, H, N]; T is 1 with ``last_only``.
+    """
 
     def __init__(
         self,
@@ -254,14 +353,14 @@ class TransformerBlockMixin(KerasPart):
         super().build(input_shape)
 
     def attention_weights(self, x, padding_mask, last_only=False):
-        """The attention's weights on this block's input (see ``ExpertAttention.attention_weights``)."""
+        """The attention's weights on this block's input (see ``ExpertAttention.attention_weights``;
+        with ``norm_first`` the attention sees the input after its LayerNorm)."""
         return self.attention.attention_weights(self._attention_input(x), padding_mask, last_only)
 
     def _attention_input(self, x):
         return self.attention_norm(x) if self.norm_first else x
 
     def call(self, x, padding_mask, training=None, last_only=False):
-        """``last_only``: the last position's output only, [B, 1, ...] (see ``ExpertAttention``)."""
         attended, router = self.attention(self._attention_input(x), padding_mask, training=training, last_only=last_only)
         residual = x[:, -1:] if last_only else x
         if self.facet_heads:
@@ -293,8 +392,23 @@ class TransformerBlockMixin(KerasPart):
 
 
 class FacetGateMixin(KerasPart):
-    """g = softmax(W_g [F^(1); ...; F^(H)] + b_g): one weight per head and position, [B, T, H].
-    ``mode="uniform"`` is the ablation g_h = 1/H."""
+    """FAME's facet gate: one weight per head and position, g = softmax(W_g [F^(1); ...; F^(H)] + b_g).
+
+    ``mode="uniform"`` is the ablation g_h = 1/H.
+
+    Args:
+        mode: ``"learned"`` or ``"uniform"``.
+        **kwargs: base layer keyword arguments, e.g. ``name``.
+
+    Call args:
+        heads: the heads F^(h), [B, T, H, e].
+
+    Input shape:
+        [B, T, H, e]
+
+    Output shape:
+        [B, T, H]
+    """
 
     def __init__(self, mode="learned", **kwargs):
         super().__init__(**kwargs)
@@ -318,11 +432,26 @@ class FacetGateMixin(KerasPart):
 
 
 class FacetItemProjectionMixin(KerasPart):
-    """Candidate tower c_v = e_v W_f, where the d x d matrix W_f stacks the per-head projections
-    W_f^(h) (d x e) side by side, so c_v = concat_h x_v^(h). ``mode="identity"`` uses W_f = I.
+    """FAME's candidate tower, c_v = e_v W_f.
 
-    A learned W_f starts at the identity: from a small random start the product e_v W_f of two
-    small matrices learns very slowly (FAME then trailed SASRec far behind in the first epochs)."""
+    The d x d matrix W_f stacks the per-head projections W_f^(h) (d x e) side by side, so
+    c_v = concat_h x_v^(h). ``mode="identity"`` uses W_f = I. A learned W_f starts at the identity:
+    from a small random start the product e_v W_f of two small matrices learns very slowly (FAME then
+    trailed SASRec far behind in the first epochs).
+
+    Args:
+        mode: ``"learned"`` or ``"identity"``.
+        **kwargs: base layer keyword arguments, e.g. ``name``.
+
+    Call args:
+        item_embeddings: item embeddings e_v, [M, d]: the item table [V, d] or some of its rows.
+
+    Input shape:
+        [M, d]
+
+    Output shape:
+        [M, d]
+    """
 
     def __init__(self, mode="learned", **kwargs):
         super().__init__(**kwargs)

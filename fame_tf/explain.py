@@ -20,7 +20,19 @@ def _require_facets(model: FameModel) -> None:
 
 
 def facet_weights(model: FameModel, histories: np.ndarray, batch_size: int = 512) -> Dict[str, np.ndarray]:
-    """``gate`` [U, H] and ``router`` [U, H, N] at the last position of each history [U, T]."""
+    """FAME's gate and router weights at the last position of each history.
+
+    Args:
+        model: a FAME model.
+        histories: [U, T] item ids, left-padded with 0.
+        batch_size: the histories per forward pass.
+
+    Returns:
+        ``gate`` [U, H] and ``router`` [U, H, N].
+
+    Raises:
+        ValueError: for a model without facets (not ``variant="fame"``).
+    """
     _require_facets(model)
     outputs = [model(histories[start:start + batch_size], training=False)
                for start in range(0, len(histories), batch_size)]
@@ -28,7 +40,14 @@ def facet_weights(model: FameModel, histories: np.ndarray, batch_size: int = 512
 
 
 def normalised_entropy(weights: np.ndarray) -> np.ndarray:
-    """Entropy over the last axis divided by its maximum: 1 uniform, 0 one-hot (0 for one choice)."""
+    """Entropy over the last axis divided by its maximum: 1 uniform, 0 one-hot.
+
+    Args:
+        weights: [..., n] distributions over the last axis.
+
+    Returns:
+        [...] normalised entropies (0 for n = 1, a single choice).
+    """
     if weights.shape[-1] < 2:
         return np.zeros(weights.shape[:-1])
     entropy = -(weights * np.log(np.maximum(weights, 1e-12))).sum(-1)
@@ -36,9 +55,23 @@ def normalised_entropy(weights: np.ndarray) -> np.ndarray:
 
 
 def head_contributions(model: FameModel, history: np.ndarray, k: int = 5) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For one history [T]: the top-``k`` item ids [k], each head's part of their scores [k, H]
-    (the parts sum to the score: with logit fusion the score is sum_h g_h <F^(h), c_v^(h)>, times
-    the logit scale) and the gate [H]."""
+    """How each head adds up to the scores of one history's top items.
+
+    The parts sum to the score: with logit fusion the score is sum_h g_h <F^(h), c_v^(h)>, times the
+    logit scale.
+
+    Args:
+        model: a FAME model.
+        history: [T] item ids, left-padded with 0.
+        k: the number of top items.
+
+    Returns:
+        ``(items, parts, gate)``: the top-``k`` item ids [k], each head's part of their scores [k, H]
+        and the gate [H].
+
+    Raises:
+        ValueError: for a model without facets, or with ``fusion="mixture"`` (``HeadFusion.head_parts``).
+    """
     _require_facets(model)
     outputs = model(np.asarray(history)[None], training=False)
     items = tf.math.top_k(model.score_outputs(outputs)[0], k=k).indices
@@ -48,9 +81,19 @@ def head_contributions(model: FameModel, history: np.ndarray, k: int = 5) -> Tup
 
 def top_items_per_view(model: FameModel, histories: np.ndarray, k: int = 10,
                        batch_size: int = 512) -> Dict[str, np.ndarray]:
-    """Each history's top-``k`` items [U, k] by the model's score (``"fused"``) and, for FAME, by each
-    head's own score alone (``"head 1"``, ...); a history's own items are left out, so a list shows
-    what the view recommends, not what it repeats."""
+    """Each history's top items by the model's score and, for FAME, by each head's own score alone.
+
+    A history's own items are left out, so a list shows what the view recommends, not what it repeats.
+
+    Args:
+        model: a FAME or SASRec model.
+        histories: [U, T] item ids, left-padded with 0.
+        k: the length of a list.
+        batch_size: the histories per forward pass.
+
+    Returns:
+        Per view, ``"fused"`` and for FAME ``"head 1"``, ...: the top-``k`` item ids [U, k].
+    """
     views: Dict[str, list] = {}
     for start in range(0, len(histories), batch_size):
         history = histories[start:start + batch_size]
@@ -67,9 +110,22 @@ def top_items_per_view(model: FameModel, histories: np.ndarray, k: int = 10,
 
 def attribute_concentration(model: FameModel, histories: np.ndarray, item_attributes: ItemAttributes,
                             k: int = 10, seed: int = 0) -> Dict[str, Dict]:
-    """Per view (``top_items_per_view``): how strongly its top-``k`` lists concentrate on one attribute
-    (``attributes.concentration``), and the same with the attribute lists dealt to other items
-    (``shuffled_share``): a view whose lists follow attributes stands above its shuffled share."""
+    """How strongly each view's top-``k`` lists concentrate on one attribute, beside chance.
+
+    Per view (``top_items_per_view``): the concentration (``attributes.concentration``), and the same
+    with the attribute lists dealt to other items (``shuffled_share``): a view whose lists follow
+    attributes stands above its shuffled share.
+
+    Args:
+        model: a FAME or SASRec model.
+        histories: [U, T] item ids, left-padded with 0.
+        item_attributes: the items' attributes.
+        k: the length of a list.
+        seed: the seed of the attribute lists' shuffle (``ItemAttributes.shuffled``).
+
+    Returns:
+        Per view: ``share`` and ``top_attributes`` (``attributes.concentration``) and ``shuffled_share``.
+    """
     shuffled = item_attributes.shuffled(seed)
     out = {}
     for name, items in top_items_per_view(model, histories, k).items():

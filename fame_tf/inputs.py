@@ -17,15 +17,33 @@ LENGTH_BUCKETS = (4, 8, 16, 32)
 
 
 def windows(sequence: tf.Tensor, ends: tf.Tensor, max_len: int) -> tf.Tensor:
-    """[len(ends), max_len]: the at most ``max_len`` items before each end, left-padded with 0."""
+    """The at most ``max_len`` items before each end of a sequence, left-padded with 0.
+
+    Args:
+        sequence: [L] item ids.
+        ends: [E] positions in ``sequence``; a window holds the items before its end.
+        max_len: the width of a window.
+
+    Returns:
+        [E, max_len] windows, E = len(ends).
+    """
     positions = ends[:, None] - max_len + tf.range(max_len)[None, :]
     return tf.where(positions >= 0, tf.gather(sequence, tf.maximum(positions, 0)), 0)
 
 
 def prefix_examples(sequences: tf.data.Dataset, max_len: int) -> tf.data.Dataset:
-    """One example per prefix of each training sequence: ``inputs`` [max_len] (the prefix's most
-    recent items) and ``targets`` [], the item that follows it (RecBole's and BSARec's scheme; each
-    target gets its own forward pass and dropout noise)."""
+    """One example per prefix of each training sequence (RecBole's and BSARec's scheme).
+
+    Each target gets its own forward pass and dropout noise.
+
+    Args:
+        sequences: the training id sequences.
+        max_len: the width of ``inputs``.
+
+    Returns:
+        Unbatched examples: ``inputs`` [max_len] (the prefix's most recent items) and ``targets`` [],
+        the item that follows it.
+    """
     def examples(sequence):
         return tf.data.Dataset.from_tensor_slices(
             {"inputs": windows(sequence, tf.range(1, tf.shape(sequence)[0]), max_len), "targets": sequence[1:]})
@@ -33,9 +51,16 @@ def prefix_examples(sequences: tf.data.Dataset, max_len: int) -> tf.data.Dataset
 
 
 def every_position_examples(sequences: tf.data.Dataset, max_len: int) -> tf.data.Dataset:
-    """One example per training sequence of at least 2 items: ``inputs`` [max_len] and the next
-    item at every position ``targets`` [max_len] (0: none), from the sequence's most recent
-    ``max_len + 1`` items (SASRec's scheme)."""
+    """One example per training sequence of at least 2 items (SASRec's scheme).
+
+    Args:
+        sequences: the training id sequences.
+        max_len: the width of ``inputs`` and ``targets``.
+
+    Returns:
+        Unbatched examples from each sequence's most recent ``max_len + 1`` items: ``inputs``
+        [max_len] and the next item at every position, ``targets`` [max_len] (0: none).
+    """
     def example(sequence):
         end = tf.shape(sequence)[0] - 1
         return {"inputs": windows(sequence, tf.stack([end]), max_len)[0],
@@ -44,15 +69,34 @@ def every_position_examples(sequences: tf.data.Dataset, max_len: int) -> tf.data
 
 
 def examples(sequences: tf.data.Dataset, config: FameConfig) -> tf.data.Dataset:
-    """The unbatched training examples of ``config.training_scheme`` from training id sequences."""
+    """The unbatched training examples of ``config.training_scheme`` from training id sequences.
+
+    Args:
+        sequences: the training id sequences.
+        config: its ``training_scheme`` (``"prefix"`` or ``"every_position"``) and ``max_len``.
+
+    Returns:
+        The examples of ``prefix_examples`` or ``every_position_examples``.
+    """
     make = prefix_examples if config.training_scheme == "prefix" else every_position_examples
     return make(sequences, config.max_len)
 
 
 def trim_padding(features, widths=None):
-    """Drops the columns that are padding in every row of a batch; positions count from the most
-    recent item, so the model's outputs do not change, only the work does. With ``widths`` (sorted)
-    the batch keeps the smallest of them that fits, so XLA compiles a handful of shapes only."""
+    """Drops the columns that are padding in every row of a batch.
+
+    Positions count from the most recent item, so the model's outputs do not change, only the work
+    does. With ``widths`` the batch keeps the smallest of them that fits, so XLA compiles a handful of
+    shapes only.
+
+    Args:
+        features: a batch with ``inputs`` [B, T]; every [B, T] feature is trimmed alike, the others
+            are kept as they are.
+        widths: optional sorted widths to round the trimmed width up to.
+
+    Returns:
+        ``features`` with the [B, T] ones cut to their last columns.
+    """
     longest = tf.maximum(tf.reduce_max(tf.reduce_sum(tf.cast(features["inputs"] > 0, tf.int32), axis=1)), 1)
     if widths is not None:
         widths = tf.constant(widths)
@@ -61,9 +105,20 @@ def trim_padding(features, widths=None):
 
 
 def batches(unbatched: tf.data.Dataset, config: FameConfig, shuffle_buffer: int) -> tf.data.Dataset:
-    """Batches of ``unbatched`` examples, shuffled anew every epoch and trimmed of shared padding.
-    With ``length_buckets`` a batch holds examples of similar length (much less padding; batches
-    stay in random order)."""
+    """Batches of examples, shuffled anew every epoch and trimmed of shared padding.
+
+    With ``config.length_buckets`` a batch holds examples of similar length (much less padding;
+    batches stay in random order). With ``config.jit_compile`` the trimmed widths are rounded up to
+    the bucket boundaries, one XLA compilation per width.
+
+    Args:
+        unbatched: the unbatched examples (``examples``).
+        config: its ``seed``, ``batch_size``, ``length_buckets``, ``jit_compile`` and ``max_len``.
+        shuffle_buffer: the shuffle buffer's size, in examples.
+
+    Returns:
+        The prefetched batches.
+    """
     dataset = unbatched.shuffle(shuffle_buffer, seed=config.seed, reshuffle_each_iteration=True)
     if config.length_buckets:
         dataset = dataset.bucket_by_sequence_length(
@@ -152,5 +207,13 @@ class ArrayData(TrainingData):
 
 
 def train_dataset(data: TrainingData, config: FameConfig) -> tf.data.Dataset:
-    """The training batches of ``data`` under ``config``."""
+    """The training batches of ``data`` under ``config``.
+
+    Args:
+        data: the training data.
+        config: the model's and training's configuration.
+
+    Returns:
+        The batches (``TrainingData.batches`` without the example count).
+    """
     return data.batches(config)[0]

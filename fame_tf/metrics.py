@@ -21,9 +21,17 @@ DEFAULT_KS = (5, 10, 20)
 
 
 def target_ranks(scores: tf.Tensor, targets: tf.Tensor, seen=None):
-    """0-based ranks [B] of ``targets`` [B] under ``scores`` [B, V] (column 0 is padding).
-    With ``seen`` [B, S] (item ids, 0 for none, repeats allowed) it returns ``(kept, excluded)``:
-    the ranks with seen items kept, and with seen items other than the target removed."""
+    """0-based ranks of the targets under full-catalogue scores.
+
+    Args:
+        scores: [B, V] scores (column 0 is padding).
+        targets: [B] item ids.
+        seen: optional [B, S] item ids (0 for none, repeats allowed).
+
+    Returns:
+        The ranks [B]; with ``seen``, ``(kept, excluded)``: the ranks with seen items kept, and with
+        seen items other than the target removed.
+    """
     scores = tf.convert_to_tensor(scores, tf.float32)
     targets = tf.cast(targets, tf.int32)
     columns = tf.range(tf.shape(scores)[1])[None, :]
@@ -40,12 +48,31 @@ def target_ranks(scores: tf.Tensor, targets: tf.Tensor, seen=None):
 
 
 def metrics_from_ranks(ranks: np.ndarray, ks: Sequence[int] = DEFAULT_KS) -> Dict[str, float]:
+    """HR@K, NDCG@K and MRR over 0-based ranks.
+
+    Args:
+        ranks: 0-based ranks.
+        ks: the cut-offs K.
+
+    Returns:
+        The means over ``ranks``: ``hr@K`` and ``ndcg@K`` for every K in ``ks``, and ``mrr``.
+    """
     return metrics_from_sums(rank_sums(ranks, ks))
 
 
 def rank_sums(ranks: np.ndarray, ks: Sequence[int] = DEFAULT_KS) -> Dict[str, float]:
-    """Per-metric sums over ``ranks`` and their ``count``: sums of parts add up (e.g. the batches
-    of a distributed evaluation), and ``metrics_from_sums`` turns any total into the metrics."""
+    """Per-metric sums over ranks, and their count.
+
+    Sums of parts add up (e.g. the batches of a distributed evaluation), and ``metrics_from_sums``
+    turns any total into the metrics.
+
+    Args:
+        ranks: 0-based ranks.
+        ks: the cut-offs K.
+
+    Returns:
+        ``count`` and the sums of ``hr@K`` and ``ndcg@K`` for every K in ``ks``, and of ``mrr``.
+    """
     ranks = np.asarray(ranks, np.float64)
     sums = {"count": float(len(ranks))}
     for k in ks:
@@ -57,11 +84,30 @@ def rank_sums(ranks: np.ndarray, ks: Sequence[int] = DEFAULT_KS) -> Dict[str, fl
 
 
 def metrics_from_sums(sums: Dict[str, float]) -> Dict[str, float]:
+    """The metrics of ``rank_sums``' sums, or of a total of them.
+
+    Args:
+        sums: ``rank_sums``' result, or the sum of several.
+
+    Returns:
+        Every sum but ``count``, divided by ``count``.
+    """
     return {name: value / sums["count"] for name, value in sums.items() if name != "count"}
 
 
 def protocol_metrics(metrics: Dict, protocol: str) -> Dict[str, float]:
-    """The flat metrics of one protocol out of ``evaluate``'s result."""
+    """The flat metrics of one protocol out of ``evaluate``'s result.
+
+    Args:
+        metrics: ``evaluate``'s result.
+        protocol: one of ``fame_tf.protocols.PROTOCOLS``.
+
+    Returns:
+        The protocol's metrics, by name.
+
+    Raises:
+        ValueError: for an unknown protocol.
+    """
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol={protocol!r} is not allowed; choose one of {list(PROTOCOLS)}")
     return metrics[EXCLUDED] if protocol == EXCLUDED else {k: v for k, v in metrics.items() if k != EXCLUDED}
@@ -84,7 +130,17 @@ def _ranker(model):
 
 def array_batches(histories: np.ndarray, targets: np.ndarray, seen: np.ndarray, batch_size: int = 512
                   ) -> Iterator[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """``(history, targets, seen)`` row blocks of in-memory arrays, for ``evaluate_batches``."""
+    """``(history, targets, seen)`` row blocks of in-memory arrays, for ``evaluate_batches``.
+
+    Args:
+        histories: [U, T] item ids.
+        targets: [U] item ids.
+        seen: [U, S] item ids.
+        batch_size: the rows per block.
+
+    Yields:
+        ``(history, targets, seen)`` blocks of at most ``batch_size`` rows.
+    """
     for start in range(0, len(targets), batch_size):
         rows = slice(start, start + batch_size)
         yield histories[rows], targets[rows], seen[rows]
@@ -92,25 +148,54 @@ def array_batches(histories: np.ndarray, targets: np.ndarray, seen: np.ndarray, 
 
 def evaluate(model, histories: np.ndarray, targets: np.ndarray, seen: np.ndarray, batch_size: int = 512,
              ks: Sequence[int] = DEFAULT_KS, progress: bool = False) -> Dict:
-    """Ranks each target against the whole catalogue given its history (the model sees the most
-    recent ``histories`` columns; ``seen`` holds the whole history's items). Returns the seen-kept
-    metrics, with the seen-excluded ones under ``"seen_excluded"``. ``progress``: a progress bar
-    over the users on stdout."""
+    """Ranks each target against the whole catalogue given its history, under both protocols.
+
+    Args:
+        model: the model to evaluate.
+        histories: [U, T] item ids: the most recent items of each history, which the model sees.
+        targets: [U] item ids.
+        seen: [U, S] item ids: the whole history's items (0 for none).
+        batch_size: the users per batch.
+        ks: the cut-offs K.
+        progress: whether to show a progress bar over the users on stdout.
+
+    Returns:
+        The seen-kept metrics, with the seen-excluded ones under ``"seen_excluded"``.
+    """
     return evaluate_batches(model, array_batches(histories, targets, seen, batch_size), len(targets), ks, progress)
 
 
 def evaluate_batches(model, batches: Iterable[Tuple[np.ndarray, np.ndarray, np.ndarray]], users: Optional[int] = None,
                      ks: Sequence[int] = DEFAULT_KS, progress: bool = False) -> Dict:
-    """``evaluate`` over ``(history [B, L], targets [B], seen [B, S])`` blocks (0 pads anywhere),
-    e.g. streamed from files; ``users``: their number, for the progress bar (None: unknown)."""
+    """``evaluate`` over blocks of users, e.g. streamed from files.
+
+    Args:
+        model: the model to evaluate.
+        batches: ``(history [B, L], targets [B], seen [B, S])`` blocks (0 pads anywhere).
+        users: the number of users, for the progress bar (None: unknown).
+        ks: the cut-offs K.
+        progress: whether to show a progress bar over the users on stdout.
+
+    Returns:
+        The seen-kept metrics, with the seen-excluded ones under ``"seen_excluded"``.
+    """
     kept, excluded = batch_ranks(model, batches, users, progress)
     return {**metrics_from_ranks(kept, ks), EXCLUDED: metrics_from_ranks(excluded, ks)}
 
 
 def batch_ranks(model, batches: Iterable[Tuple[np.ndarray, np.ndarray, np.ndarray]], users: Optional[int] = None,
                 progress: bool = False) -> Tuple[np.ndarray, np.ndarray]:
-    """Every target's 0-based rank over the whole catalogue with seen items kept and excluded
-    (``target_ranks``), over ``evaluate_batches``' blocks."""
+    """Every target's 0-based rank over the whole catalogue, with seen items kept and excluded.
+
+    Args:
+        model: the model to evaluate.
+        batches: ``evaluate_batches``' blocks.
+        users: the number of users, for the progress bar (None: unknown).
+        progress: whether to show a progress bar over the users on stdout.
+
+    Returns:
+        ``(kept, excluded)``: the ranks (``target_ranks``) of all targets, in order.
+    """
     ranks_of = _ranker(model)
     kept, excluded = [], []
     bar = keras.utils.Progbar(users, unit_name="user") if progress else None

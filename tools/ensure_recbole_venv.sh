@@ -21,7 +21,7 @@ echo "==> creating $VENV with $PY: torch 2.13.0 (CPU), recbole 1.2.1" >&2
 "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
 "$VENV/bin/python" -m pip install --quiet torch==2.13.0 >&2
-"$VENV/bin/python" -m pip install --quiet recbole==1.2.1 "numpy<2" "pandas<3" >&2
+"$VENV/bin/python" -m pip install --quiet recbole==1.2.1 "numpy<2" "pandas<3" click >&2
 "$VENV/bin/python" -m pip install --quiet --no-deps "setuptools<70" >&2
 touch "$STAMP"
 echo "$PWD/$VENV/bin/python"

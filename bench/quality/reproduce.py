@@ -3,19 +3,20 @@
 Each (variant, seed) trains with `fame-tf train` in its own process (so peak memory is its own)
 into bench/work/<data>/<variant>-seed<k>/; runs already in the results file are kept and an
 interrupted run resumes from its work directory (a finished one is read back from its metrics.json, so the file
-always has the current record format). Prints and writes bench/results/<data>.json: per-run test metrics of the
+always has the current record format). Prints and writes bench/results/quality/reproduce-<data>[-<tag>].json:
+per-run test metrics of the
 validation-selected model under both ranking protocols (seen items kept; seen items excluded),
 training time and time to the best epoch, epochs, throughput, peak memory, and mean/std per variant.
 
 Every variant trains with the package defaults (those of `--variant sasrec` for SASRec), which are
-the winners of the tuning search (bench/tune.py); FAME's ablations change one switch of FAME's.
+the winners of the tuning search (`python -m bench tune`); FAME's ablations change one switch of FAME's.
 
-    .venv/bin/python bench/reproduce.py --data data/beauty                       # bench/results/beauty.json
-    .venv/bin/python bench/reproduce.py --data data/beauty --variants fame-n1 --seeds 1
-    .venv/bin/python bench/reproduce.py --data data/sports --jobs 2              # two runs at once, one core each
+    python -m bench reproduce --data data/beauty          # bench/results/quality/reproduce-beauty.json
+    python -m bench reproduce --data data/beauty --variants fame-n1 --seeds 1
+    python -m bench reproduce --data data/sports --jobs 2              # two runs at once, one core each
 
-Two runs at once, each pinned to one of 2 cores, finish sooner than one after the other (bench/parallel_runs.py
-measures by how much); each run records the `--jobs` it trained under (runs at once at most: the
+Two runs at once, each pinned to one of 2 cores, finish sooner than one after the other
+(bench/archive/parallel_runs.py measured by how much); each run records the `--jobs` it trained under (runs at once at most: the
 last runs of a queue train alone) and the machine it trained on, as its timings depend on both.
 """
 
@@ -25,14 +26,13 @@ import concurrent.futures
 import glob
 import json
 import os
-import platform
 import queue
 import statistics
 import threading
 
 import click
-from serving_common import cpu_model
-from train_run import train
+from bench.quality.train_run import train
+from bench.common import commit, machine, result_path, work_dir, write_result
 
 # Variant name -> `fame-tf train` options. Everything else stays at the package defaults.
 VARIANTS = {
@@ -52,14 +52,6 @@ VARIANTS = {
 }
 KEYS = ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr")
 EXCLUDED = "seen_excluded"
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _machine():
-    """Where a run trained: timings compare only between runs of the same machine."""
-    return {"cpus": os.cpu_count(), "platform": platform.platform(), "processor": platform.machine(),
-            "cpu_model": cpu_model(),
-            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
 
 
 def _spread(values):
@@ -88,10 +80,10 @@ def _summarise(runs):
     return out
 
 
-def _recorded(result_path):
-    if not os.path.exists(result_path):
+def _recorded(path):
+    if not os.path.exists(path):
         return {}
-    with open(result_path) as handle:
+    with open(path) as handle:
         return {(r["variant"], r["seed"]): r for r in json.load(handle)["runs"]}
 
 
@@ -147,12 +139,12 @@ def _cpu_slots(jobs):
                    "it changes the timings, not the metrics).")
 def main(data, variants, seeds, extra, tag, jobs):
     name = os.path.basename(os.path.normpath(data)) + (f"-{tag}" if tag else "")
-    result_path = os.path.join(ROOT, "bench", "results", f"{name}.json")
+    path = result_path("quality", f"reproduce-{name}")
 
     def work(variant, seed):
-        return os.path.join(ROOT, "bench", "work", name, f"{variant}-seed{seed}")
+        return work_dir(name, f"{variant}-seed{seed}")
 
-    done = _recorded(result_path)  # runs of earlier invocations (the work directories are not committed)
+    done = _recorded(path)  # runs of earlier invocations (the work directories are not committed)
     pending = [(int(seed), variant) for seed in seeds.split(",") for variant in variants.split(",")
                if (variant, int(seed)) not in done or os.path.exists(os.path.join(work(variant, seed), "metrics.json"))]
     jobs = max(1, min(jobs, len(pending)))
@@ -175,17 +167,15 @@ def main(data, variants, seeds, extra, tag, jobs):
         finally:
             slots.put(cpus)
         with writing:  # merged into the file as it is now: another invocation may have added runs meanwhile
-            recorded = _recorded(result_path)
+            recorded = _recorded(path)
             before = recorded.get((variant, seed), {})
             ran_with = jobs if fresh else before.get("jobs", 1)
-            ran_on = _machine() if fresh else before.get("machine")
+            ran_on = {**machine(), "commit": commit()} if fresh else before.get("machine")
             runs = {**recorded, (variant, seed): _record(variant, seed, metrics, ran_with, ran_on)}.values()
             runs = sorted(runs, key=lambda r: (list(VARIANTS).index(r["variant"]), r["seed"]))
-            result = {"data": data, "extra": extra, "machine": _machine(), "summary": _summarise(runs), "runs": runs}
-            os.makedirs(os.path.dirname(result_path), exist_ok=True)
-            with open(result_path, "w") as handle:
-                json.dump(result, handle, indent=2)
-            print(json.dumps(result["summary"], indent=1), flush=True)
+            summary = _summarise(runs)
+            write_result(path, "reproduce", {"data": data, "extra": extra, "summary": summary, "runs": runs}, echo=False)
+            print(json.dumps(summary, indent=1), flush=True)
 
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
         futures = [pool.submit(run, seed, variant) for seed, variant in pending]

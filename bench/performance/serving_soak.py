@@ -5,10 +5,9 @@ requests served, errors, p50/p99, the version served at the end and the server's
 errors must be 0 (the corrupt version is simply never served, and the status shows its error) and
 memory must not grow by more than 10% after the first phase (warm-up).
 
-    .venv/bin/python bench/serving_soak.py --model train|pipeline [--phases 10 --phase-seconds 120 --corrupt-phase 5]
+    python -m bench serving-soak --model train|pipeline [--phases 10 --phase-seconds 120 --corrupt-phase 5]
 """
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -16,11 +15,12 @@ import sys
 import threading
 import time
 
+import click
 import requests
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serving_common import MODELS, WORK, beauty_export, describe, histories, machine, write  # noqa: E402
-from serving_rest import load, push  # noqa: E402
+from bench.common import machine
+from bench.performance.serving_common import MODELS, WORK, beauty_export, describe, histories, write
+from bench.performance.serving_rest import load, push
 
 
 def resident_mib(pid: int) -> float:
@@ -41,18 +41,18 @@ def status(model_url: str) -> list:
     return requests.get(model_url, timeout=10).json()["model_version_status"]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", help="trained run directory (default: untrained model, same shapes)")
-    parser.add_argument("--model", choices=MODELS, default="train", help="whose default model to measure")
-    parser.add_argument("--phases", type=int, default=10)
-    parser.add_argument("--phase-seconds", type=float, default=120)
-    parser.add_argument("--corrupt-phase", type=int, default=5, help="phase whose push is a corrupt version")
-    parser.add_argument("--no-push", action="store_true", help="push nothing (to tell version churn from load)")
-    args = parser.parse_args()
-
+@click.command()
+@click.option("--run", default=None, help="Trained run directory [default: an untrained model, same shapes].")
+@click.option("--model", type=click.Choice(MODELS), default="train", show_default=True,
+              help="Whose default model to measure.")
+@click.option("--phases", "phase_count", default=10, show_default=True)
+@click.option("--phase-seconds", default=120.0, show_default=True)
+@click.option("--corrupt-phase", default=5, show_default=True, help="Phase whose push is a corrupt version.")
+@click.option("--no-push", is_flag=True, help="Push nothing (to tell version churn from load).")
+def main(run, model, phase_count, phase_seconds, corrupt_phase, no_push):
+    """A long day of `fame-tf serve` in a few minutes: load, version pushes, one corrupt."""
     before = machine()
-    exported, vocabulary, config = beauty_export(args.run, args.model)
+    exported, vocabulary, config = beauty_export(run, model)
     source = os.path.join(exported, "1")
     base = os.path.join(WORK, "soak-base")
     shutil.rmtree(base, ignore_errors=True)
@@ -71,10 +71,10 @@ def main():
             except (requests.RequestException, KeyError):
                 time.sleep(0.2)
         bodies = [{"instances": [h]} for h in histories(vocabulary, 200)]
-        for phase in range(1, args.phases + 1):
+        for phase in range(1, phase_count + 1):
             pushed = {}
 
-            def push_new(version=phase, corrupt=phase == args.corrupt_phase):
+            def push_new(version=phase, corrupt=phase == corrupt_phase):
                 time.sleep(1.0)
                 pushed["at"] = time.time()
                 if corrupt:
@@ -85,14 +85,14 @@ def main():
                     time.sleep(0.05)
                 pushed["served_after_seconds"] = time.time() - pushed["at"]
 
-            pusher = threading.Thread(target=push_new) if phase > 1 and not args.no_push else None
+            pusher = threading.Thread(target=push_new) if phase > 1 and not no_push else None
             if pusher:
                 pusher.start()
-            result = load(model_url + ":predict", bodies, 8, args.phase_seconds)
+            result = load(model_url + ":predict", bodies, 8, phase_seconds)
             if pusher:
                 pusher.join()
             states = {s["version"]: s["state"] for s in status(model_url)}
-            result.update(phase=phase, pushed=("corrupt version" if phase == args.corrupt_phase else "version")
+            result.update(phase=phase, pushed=("corrupt version" if phase == corrupt_phase else "version")
                           + f" {phase}" if pusher else "nothing",
                           new_version_served_after_seconds=pushed.get("served_after_seconds"),
                           versions_reported=states, server_rss_mib=resident_mib(server.pid))
@@ -104,12 +104,12 @@ def main():
         server.terminate()
         server.wait(timeout=30)
     warm, last = phases[0]["server_rss_mib"], phases[-1]["server_rss_mib"]
-    corrupt = None if args.no_push else phases[args.corrupt_phase - 1]["versions_reported"].get(str(args.corrupt_phase))
-    write(f"serving_soak{'_no_push' if args.no_push else ''}-{args.model if not args.run else 'run'}.json", {
-        **describe(args.run, args.model, vocabulary, config),
+    corrupt = None if no_push else phases[corrupt_phase - 1]["versions_reported"].get(str(corrupt_phase))
+    write(f"serving_soak{'_no_push' if no_push else ''}-{model if not run else 'run'}", {
+        **describe(run, model, vocabulary, config),
         "server": "fame-tf serve (defaults: batching, 1 intra-op and 1 inter-op thread), separate process",
         "load_generator": "this process: 8 threads, one keep-alive http.client connection each",
-        "phase_seconds": args.phase_seconds, "phases": phases,
+        "phase_seconds": phase_seconds, "phases": phases,
         "requests": sum(p["requests"] for p in phases), "errors": sum(p["errors"] for p in phases),
         "corrupt_version_state": corrupt,
         "rss_after_warm_up_mib": warm, "rss_at_end_mib": last, "rss_growth_after_warm_up": last / warm - 1,

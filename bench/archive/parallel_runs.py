@@ -1,15 +1,15 @@
 """Two training runs one after the other against two at once, each pinned to its own core: how much
-sooner `bench/reproduce.py --jobs 2` finishes its runs on this machine.
+sooner `python -m bench reproduce --jobs 2` finishes its runs on this machine.
 
 A `fame-tf train` process leaves much of its second core idle (Python and the many small kernels of
 a batch of short sequences), so two runs on one core each can keep both busy. Each round trains the
 same two runs (seeds 1 and 2, a few epochs of a fixed number of steps) both ways, in alternating
 order; a run's epoch seconds are the steady-state ones (from its second epoch on, validation
 included, from `metrics.json`), the first epoch being mostly graph tracing. Prints and writes
-bench/results/parallel_runs.json: per variant, seconds per epoch alone and side by side, and the
+bench/archive/results/parallel_runs.json: per variant, seconds per epoch alone and side by side, and the
 throughput ratio (2 runs x alone / side by side).
 
-    .venv/bin/python bench/parallel_runs.py --variant fame --steps 300 --epochs 3 --rounds 1
+    python -m bench.archive.parallel_runs --variant fame --steps 300 --epochs 3 --rounds 1
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ import threading
 import time
 
 import click
-from train_run import train
+from bench.quality.train_run import train
+from bench.common import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULT = os.path.join(ROOT, "bench", "results", "parallel_runs.json")
+ARCHIVE_RESULTS = os.path.join(ROOT, "bench", "archive", "results")
+
+RESULT = os.path.join(ARCHIVE_RESULTS, "parallel_runs.json")
 
 
 def _epoch_seconds(metrics):

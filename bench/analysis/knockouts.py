@@ -12,22 +12,19 @@ a SASRec run has only the attention knock-out, to compare with):
 A part whose knock-out changes nothing carries no information the model uses. Also the cosine
 similarity of each head's experts' query projections (1: copies) and, per layer, how far the
 trained attention is from uniform at the last position (validation histories). Prints and merges
-the metrics (both ranking protocols) into bench/results/knockouts.json.
+the metrics (both ranking protocols) into bench/results/analysis/knockouts.json.
 
-    .venv/bin/python bench/knockouts.py bench/work/tune/beauty/trial_1/fame bench/work/tune/beauty/trial_2/sasrec
+    python -m bench knockouts bench/work/tune/beauty/trial_1/fame bench/work/tune/beauty/trial_2/sasrec
 """
 
 from __future__ import annotations
 
 import functools
-import os
 
 import click
 import numpy as np
-from train_run import finished_run, measure_runs
+from bench.analysis.runs import finished_run, measure_runs
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULT = os.path.join(ROOT, "bench", "results", "knockouts.json")
 
 
 def _router_uniform(model):
@@ -110,7 +107,7 @@ def measure(run_dir: str) -> dict:
     from fame_tf import runs
     from fame_tf.metrics import evaluate
 
-    metrics, split = finished_run(run_dir, ROOT)
+    metrics, split = finished_run(run_dir)
     config = metrics["config"]
 
     def ndcg(model):
@@ -136,7 +133,7 @@ def measure(run_dir: str) -> dict:
 @click.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 def main(run_dirs):
-    measure_runs(run_dirs, measure, RESULT, ROOT)
+    measure_runs(run_dirs, measure, "knockouts")
 
 
 if __name__ == "__main__":

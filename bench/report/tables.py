@@ -1,35 +1,53 @@
-"""Prints the README's result tables (Markdown) from bench/results/*.json, so the README quotes the
+"""Prints the docs' result tables (Markdown) from bench/results/<suite>/*.json, so the docs quote the
 measured files rather than numbers typed by hand.
 
-    .venv/bin/python bench/tables.py reproduce beauty sports --variants sasrec,fame
-    .venv/bin/python bench/tables.py versus beauty --seed 1
-    .venv/bin/python bench/tables.py versus beauty-every-position --seed 1 --against beauty
-    .venv/bin/python bench/tables.py targets beauty sports
-    .venv/bin/python bench/tables.py curves beauty
-    .venv/bin/python bench/tables.py tuning beauty
-    .venv/bin/python bench/tables.py knockouts
-    .venv/bin/python bench/tables.py serving
-    .venv/bin/python bench/tables.py soak
-    .venv/bin/python bench/tables.py pipeline
-    .venv/bin/python bench/tables.py large
-    .venv/bin/python bench/tables.py scale
+    python -m bench tables reproduce beauty sports --variants sasrec,fame
+    python -m bench tables versus beauty --seed 1
+    python -m bench tables versus beauty-every-position --seed 1 --against beauty
+    python -m bench tables targets beauty sports
+    python -m bench tables curves beauty
+    python -m bench tables tuning beauty
+    python -m bench tables knockouts
+    python -m bench tables serving
+    python -m bench tables soak
+    python -m bench tables pipeline
+    python -m bench tables large
+    python -m bench tables scale
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import re
+import shlex
 import statistics
 
 import click
 
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+from bench.common import RESULTS, ROOT, SUITES
+
 METRICS = ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr")
 
 
+ARCHIVE = os.path.join(os.path.dirname(RESULTS), "archive", "results")
+
+
 def _load(name: str) -> dict:
-    with open(os.path.join(RESULTS, f"{name}.json")) as handle:
-        return json.load(handle)
+    """bench/results/<suite>/<name>.json, whichever suite holds it, else bench/archive/results/<name>.json."""
+    for path in [os.path.join(RESULTS, suite, f"{name}.json") for suite in SUITES] + [os.path.join(ARCHIVE, f"{name}.json")]:
+        if os.path.exists(path):
+            with open(path) as handle:
+                return json.load(handle)
+    raise click.ClickException(f"no results file {name}.json in bench/results/{{{','.join(SUITES)}}}/ or bench/archive/results/")
+
+
+def _reproduction(name: str) -> dict:
+    """The reproduction results of a data set (and tag), e.g. ``beauty``, ``beauty-every-position``;
+    archived ones by their path, e.g. ``round1/beauty``."""
+    return _load(name if "/" in name else f"reproduce-{name}")
 
 
 def _row(cells) -> str:
@@ -37,7 +55,7 @@ def _row(cells) -> str:
 
 
 def _command(name: str, result: dict, variant: str) -> str:
-    """The `bench/reproduce.py` options that produce this row."""
+    """The `python -m bench reproduce` options that produce this row."""
     seeds = ",".join(str(r["seed"]) for r in result["runs"] if r["variant"] == variant)
     options = f"--data {result['data']} --variants {variant} --seeds {seeds}"
     tag = os.path.basename(name)[len(os.path.basename(os.path.normpath(result["data"]))) + 1:]
@@ -72,9 +90,9 @@ def reproduce_table(names, variants=None) -> str:
     """Two rows per variant (all, or those in ``variants``): test metrics with seen items kept and
     with seen items excluded (runs from before the excluded protocol existed have only the first)."""
     header = ["data", "variant", "seeds", "protocol", *(m.upper() for m in METRICS), "selected on val NDCG@10",
-              "best epoch", "min to best", "s/epoch", "`bench/reproduce.py` options"]
+              "best epoch", "min to best", "s/epoch", "`python -m bench reproduce` options"]
     lines, notes = [_row(header), _row(["---"] * len(header))], []
-    results = {name: _load(name) for name in names}
+    results = {name: _reproduction(name) for name in names}
     unknown = set(variants or ()) - {variant for result in results.values() for variant in result["summary"]}
     if unknown:
         raise click.ClickException(f"no runs of {', '.join(sorted(unknown))} in {', '.join(names)}")
@@ -131,7 +149,7 @@ def _protocols(metrics: dict) -> str:
 
 
 def tuning_table(name: str) -> str:
-    """One row per trial of bench/results/tune-<name>.json: the drawn values, each variant's
+    """One row per trial of bench/results/quality/tune-<name>.json: the drawn values, each variant's
     validation NDCG@10 under both protocols (of the epoch selected with seen items kept), the ratio
     of the selection metric, test NDCG@10 under both protocols, the best epochs and the minutes to
     them."""
@@ -174,13 +192,13 @@ def _mark(met: bool) -> str:
 
 
 def targets_table(names) -> str:
-    """Each target of the quality issue against bench/results/<name>.json (mean ± std over the
+    """Each target of the quality issue against bench/results/quality/reproduce-<name>.json (mean ± std over the
     seeds of the validation-selected models): SASRec against the Beauty anchors, and FAME against
     1.05x SASRec under both protocols beyond the seed spread (FAME's mean - std above 1.05x
     SASRec's mean + std; it takes at least two seeds of each)."""
     lines = [_row(["data", "seeds", "target", "measured (NDCG@10, mean ± std)", "verdict"]), _row(["---"] * 5)]
     for name in names:
-        summary = _load(name)["summary"]
+        summary = _reproduction(name)["summary"]
         sasrec, fame = summary.get("sasrec"), summary.get("fame")
         if not (sasrec and fame and "seen_excluded" in sasrec and "seen_excluded" in fame):
             lines.append(_row([name, "", "needs SASRec and FAME runs with both protocols",
@@ -227,10 +245,10 @@ def _epochs_above(ours, theirs, eval_every: int) -> str:
 
 
 def curves_table(name: str) -> str:
-    """FAME against SASRec of the same seed along training (bench/results/<name>.json): at how many
+    """FAME against SASRec of the same seed along training (bench/results/quality/reproduce-<name>.json): at how many
     common evaluations FAME's validation NDCG@10 is above under each protocol, and both protocols'
     validation and test NDCG@10 at each run's selected epoch."""
-    result = _load(name)
+    result = _reproduction(name)
     runs = {(r["variant"], r["seed"]): r for r in result["runs"]}
     header = ["seed", "FAME above SASRec (val, kept)", "FAME above SASRec (val, excluded)",
               "best epochs (S, F)", "val excluded at the selected epoch (S, F)", "test excluded (S, F)"]
@@ -239,7 +257,7 @@ def curves_table(name: str) -> str:
         sasrec, fame = runs[("sasrec", seed)], runs[("fame", seed)]
         if not all("validation_ndcg@10_by_epoch_seen_excluded" in r for r in (sasrec, fame)):
             raise click.ClickException(f"seed {seed} of {name}: the runs have no validation curve with seen items "
-                                       "excluded (written before bench/reproduce.py recorded it)")
+                                       "excluded (written before the reproduction benchmark recorded it)")
         every = {r["config"]["eval_every"] for r in (sasrec, fame)}
         if len(every) > 1:
             raise click.ClickException(f"seed {seed}: the runs evaluate at different intervals {every}")
@@ -255,26 +273,26 @@ def curves_table(name: str) -> str:
 
 
 def versus_table(name: str, seed: int, reference: str = "fame", against=None) -> str:
-    """One row per run of bench/results/<name>.json with ``seed``, beside a reference run of the same
+    """One row per run of bench/results/quality/reproduce-<name>.json with ``seed``, beside a reference run of the same
     seed: the ``reference`` variant of the same file (an ablation against the model it ablates), or,
-    with ``against``, the same variant in bench/results/<against>.json (a changed setting against the
+    with ``against``, the same variant in bench/results/quality/reproduce-<against>.json (a changed setting against the
     runs without it). Test NDCG@10 of the selected model under both protocols with their ratios, and
     what each run cost."""
-    runs = [r for r in _load(name)["runs"] if r["seed"] == seed]
-    pool = _load(against)["runs"] if against else runs
+    runs = [r for r in _reproduction(name)["runs"] if r["seed"] == seed]
+    pool = _reproduction(against)["runs"] if against else runs
     references = {r["variant"]: r for r in pool if r["seed"] == seed}
     rows = [(run, references.get(run["variant"] if against else reference)) for run in runs
             if against or run["variant"] != reference]
     if not rows:
-        raise click.ClickException(f"bench/results/{name}.json has no run of seed {seed} to compare")
+        raise click.ClickException(f"bench/results/quality/reproduce-{name}.json has no run of seed {seed} to compare")
     missing = sorted({run["variant"] if against else reference for run, ref in rows if ref is None})
     if missing:
-        raise click.ClickException(f"bench/results/{against or name}.json has no run of seed {seed} "
+        raise click.ClickException(f"bench/results/quality/reproduce-{against or name}.json has no run of seed {seed} "
                                    f"of {', '.join(missing)} to compare with")
     kept_only = sorted({r["variant"] for pair in rows for r in pair if "seen_excluded" not in r["test"]})
     if kept_only:
         raise click.ClickException(f"seed {seed}: the runs of {', '.join(kept_only)} have no test metrics with "
-                                   "seen items excluded (written before bench/reproduce.py recorded them)")
+                                   "seen items excluded (written before the reproduction benchmark recorded them)")
     header = ["run", "reference", "val NDCG@10 kept (run / ref.)", "test NDCG@10 kept (run / ref., ratio)",
               "test NDCG@10 excluded (run / ref., ratio)", "best epoch / epochs (run; ref.)",
               "min to best (run / ref.)", "s/epoch (run / ref.)"]
@@ -303,7 +321,7 @@ KNOCKOUTS = ("router uniform", "experts identical", "last attention uniform", "e
 
 
 def knockouts_table() -> str:
-    """One row per run of bench/results/knockouts.json: validation NDCG@10 (seen kept) and test
+    """One row per run of bench/results/analysis/knockouts.json: validation NDCG@10 (seen kept) and test
     NDCG@10 (seen excluded) of the trained model and after each knock-out (— where it does not apply),
     and the normalised entropy of each layer's attention at the last position (1: uniform)."""
     result = _load("knockouts")
@@ -340,12 +358,12 @@ def _settings(result: dict) -> str:
 
 def _serving_machine(result: dict) -> str:
     machine = result["machine_before"]
-    return f"{machine.get('cpu', 'CPU unrecorded')}, {machine['cpus']} cores"
+    return f"{machine.get('cpu_model') or machine.get('cpu', 'CPU unrecorded')}, {machine['cpus']} cores"
 
 
 def serving_table() -> str:
-    """One column per default model: in-process and REST latency, measured by serving_inprocess.py
-    and serving_rest.py with ``--model train`` and ``--model pipeline``."""
+    """One column per default model: in-process and REST latency, measured by `python -m bench
+    serving-inprocess` and `serving-rest` with ``--model train`` and ``--model pipeline``."""
     models = [(name, label, _load(f"serving_inprocess-{name}"), _load(f"serving_rest-{name}"))
               for name, label in SERVING_LABELS.items()]
     lines = [_row(["measurement"] + [label for _, label, _, _ in models]), _row(["---"] * (1 + len(models))),
@@ -376,7 +394,7 @@ def serving_table() -> str:
 
 
 def soak_table() -> str:
-    """One row per default model: the soak of serving_soak.py ``--model train`` / ``--model pipeline``."""
+    """One row per default model: the soak of `python -m bench serving-soak` ``--model train`` / ``--model pipeline``."""
     lines = [_row(["model", "settings", "phases", "requests", "errors", "p50 (median over phases)", "worst phase p99",
                    "corrupt version", "server RSS after warm-up / at end", "machine"]), _row(["---"] * 10)]
     for name, label in SERVING_LABELS.items():
@@ -402,8 +420,13 @@ def pipeline_table() -> str:
     lines.append("")
     lines.append(f"{split} HR@10 {measured['hr@10']:.4f}, NDCG@10 {measured['ndcg@10']:.4f}; "
                  f"{'BLESSED' if result['blessed'] else 'not blessed'}, pushed: {result['pushed']}; "
-                 f"1-minute load average at the end {result['machine']['load_average_at_end'][0]:.1f}.")
+                 f"1-minute load average at the end {_load_average(result['machine']):.1f}.")
     return "\n".join(lines)
+
+
+def _load_average(machine: dict) -> float:
+    """The 1-minute load average a result recorded (``bench.common.machine``, or older results' own)."""
+    return (machine.get("load_average_1_5_15") or machine["load_average_at_end"])[0]
 
 
 def _timing(measured: dict) -> str:
@@ -431,7 +454,7 @@ def large_catalogue_table() -> str:
 
 
 def timed_components(sizes) -> list:
-    """Components of bench/scale.py's sizes that took at least a second at some size (the others
+    """Components of the scale benchmark's sizes that took at least a second at some size (the others
     are bookkeeping)."""
     return [name for name in sizes[0]["components"] if max(s["components"][name]["seconds"] for s in sizes) >= 1]
 
@@ -467,14 +490,14 @@ def scale_table() -> str:
 
 @click.group()
 def main():
-    """Result tables for the README."""
+    """Result tables of the docs, from the committed results files."""
 
 
 @main.command()
 @click.argument("names", nargs=-1, required=True)
 @click.option("--variants", default="", help="Comma-separated variants to show (default: all).")
 def reproduce(names, variants):
-    """Reproduction table of bench/results/<NAME>.json files (e.g. beauty sports)."""
+    """Reproduction table of bench/results/quality/reproduce-<NAME>.json files (e.g. beauty sports)."""
     click.echo(reproduce_table(names, [v for v in variants.split(",") if v]))
 
 
@@ -484,67 +507,122 @@ def reproduce(names, variants):
 @click.option("--reference", default="fame", show_default=True,
               help="The variant of NAME each other run of the seed is set against.")
 @click.option("--against", default=None,
-              help="Set each run against the same variant and seed in bench/results/<AGAINST>.json instead.")
+              help="Set each run against the same variant and seed in bench/results/quality/reproduce-<AGAINST>.json instead.")
 def versus(name, seed, reference, against):
-    """Runs of one seed of bench/results/<NAME>.json against a reference run (ablations, changed settings)."""
+    """Runs of one seed of bench/results/quality/reproduce-<NAME>.json against a reference run (ablations, changed settings)."""
     click.echo(versus_table(name, seed, reference, against))
 
 
 @main.command()
 @click.argument("names", nargs=-1, required=True)
 def targets(names):
-    """The quality targets, met or not, from bench/results/<NAME>.json files (e.g. beauty sports)."""
+    """The quality targets, met or not, from bench/results/quality/reproduce-<NAME>.json files (e.g. beauty sports)."""
     click.echo(targets_table(names))
 
 
 @main.command()
 @click.argument("name")
 def curves(name):
-    """FAME against SASRec of the same seed along training, from bench/results/<NAME>.json."""
+    """FAME against SASRec of the same seed along training, from bench/results/quality/reproduce-<NAME>.json."""
     click.echo(curves_table(name))
 
 
 @main.command()
 @click.argument("name")
 def tuning(name):
-    """Trials of the search in bench/results/tune-<NAME>.json (e.g. beauty)."""
+    """Trials of the search in bench/results/quality/tune-<NAME>.json (e.g. beauty)."""
     click.echo(tuning_table(name))
 
 
 @main.command()
 def knockouts():
-    """Knock-outs of trained models in bench/results/knockouts.json."""
+    """Knock-outs of trained models in bench/results/analysis/knockouts.json."""
     click.echo(knockouts_table())
 
 
 @main.command()
 def serving():
-    """Latency of each default model: bench/results/serving_inprocess-*.json and serving_rest-*.json."""
+    """Latency of each default model: bench/results/performance/serving_inprocess-*.json and serving_rest-*.json."""
     click.echo(serving_table())
 
 
 @main.command()
 def soak():
-    """The serving soak of each default model: bench/results/serving_soak-*.json."""
+    """The serving soak of each default model: bench/results/performance/serving_soak-*.json."""
     click.echo(soak_table())
 
 
 @main.command()
 def pipeline():
-    """Component times and outcome of bench/results/pipeline_beauty.json."""
+    """Component times and outcome of bench/results/performance/pipeline_beauty.json."""
     click.echo(pipeline_table())
 
 
 @main.command()
 def large():
-    """Large-catalogue training, serving and index table of bench/results/large_catalogue.json."""
+    """Large-catalogue training, serving and index table of bench/results/performance/large_catalogue.json."""
     click.echo(large_catalogue_table())
 
 
 @main.command()
 def scale():
-    """Per-component time and memory against data size from bench/results/scale.json."""
+    """Per-component time and memory against data size from bench/results/performance/scale.json."""
     click.echo(scale_table())
+
+
+# A generated table in a Markdown file: the command between the markers renders its body.
+BLOCK = re.compile(r"(<!-- table: python -m bench tables (?P<args>[^>]*?) -->\n)(?P<body>.*?)(<!-- end table -->)", re.S)
+
+
+def render(args: str) -> str:
+    """What ``python -m bench tables ARGS`` prints."""
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        main.main(shlex.split(args), standalone_mode=False)
+    return output.getvalue()
+
+
+def stale_blocks(path: str, write: bool = False) -> list:
+    """The generated tables of a Markdown file that differ from what their command prints now (their
+    commands); with ``write``, the file is rewritten with every table re-rendered."""
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    stale = []
+
+    def refresh(match):
+        body = render(match["args"])
+        if body != match["body"]:
+            stale.append(match["args"])
+        return match.group(1) + body + match.group(4)
+
+    updated = BLOCK.sub(refresh, text)
+    if write and updated != text:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(updated)
+    return stale
+
+
+def markdown_files() -> list:
+    docs = os.path.join(ROOT, "docs")
+    found = [os.path.join(ROOT, "README.md")]
+    for directory, _, names in os.walk(docs):
+        found += sorted(os.path.join(directory, n) for n in names if n.endswith(".md"))
+    return found
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 if a table differs from its results.")
+def sync(files, check):
+    """Re-render every table marked `<!-- table: python -m bench tables ARGS -->` ... `<!-- end table -->`
+    in FILES [default: README.md and docs/**/*.md] from the results files."""
+    stale = {path: stale_blocks(path, write=not check) for path in files or markdown_files()}
+    for path, commands in stale.items():
+        for args in commands:
+            click.echo(f"{os.path.relpath(path, ROOT)}: `python -m bench tables {args}` "
+                       f"{'differs from its results' if check else 're-rendered'}")
+    if check and any(stale.values()):
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -2,26 +2,23 @@
 
 For each run directory (of `fame-tf train` or bench/reproduce.py) this measures the mean gate weight
 of each head, the mean largest gate weight, and the normalised entropy (1 = uniform, 0 = one-hot) of
-the gate and of the routers; prints them and merges them into bench/results/facet_weights.json.
+the gate and of the routers; prints them and merges them into bench/results/analysis/facet_weights.json.
 
-    .venv/bin/python bench/facet_weights.py bench/work/beauty/fame-seed0 bench/work/sports/fame-seed0
+    python -m bench facet-weights bench/work/beauty/fame-seed0 bench/work/sports/fame-seed0
 """
 
 from __future__ import annotations
 
-import os
 
 import click
-from train_run import finished_run, measure_runs
+from bench.analysis.runs import finished_run, measure_runs
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULT = os.path.join(ROOT, "bench", "results", "facet_weights.json")
 
 
 def measure(run_dir: str, users: int, batch_size: int = 500) -> dict:
     from fame_tf import explain, runs
 
-    metrics, split = finished_run(run_dir, ROOT)
+    metrics, split = finished_run(run_dir)
     config = metrics["config"]
     model, _ = runs.load(run_dir)
     history = split.test_history[:users]
@@ -44,7 +41,7 @@ def measure(run_dir: str, users: int, batch_size: int = 500) -> dict:
 @click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--users", default=5000, show_default=True, help="Test histories measured per run.")
 def main(runs, users):
-    measure_runs(runs, lambda run: measure(run, users), RESULT, ROOT)
+    measure_runs(runs, lambda run: measure(run, users), "facet_weights")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """Whether bfloat16 pays on this CPU: the training step's dominant work (the [B, d] x [d, |V|]
 full-softmax scores, the cross-entropy and their gradients) in float32 and in bfloat16 (scores
 cast to float32 for the loss), side by side in one process, alternating rounds. Prints and writes
-bench/results/bfloat16.json with milliseconds per step (fastest round) and the ratio.
+bench/archive/results/bfloat16.json with milliseconds per step (fastest round) and the ratio.
 
-    .venv/bin/python bench/bfloat16.py --items 12102 --batch 256
+    python -m bench.archive.bfloat16 --items 12102 --batch 256
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import os
 import time
 
 import click
+from bench.common import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ARCHIVE_RESULTS = os.path.join(ROOT, "bench", "archive", "results")
 
 
 @click.command()
@@ -53,7 +54,7 @@ def main(items, batch, hidden, steps, rounds):
               "ms_per_step": {name: 1000 * min(values) for name, values in seconds.items()},
               "bfloat16_over_float32": min(seconds["bfloat16"]) / min(seconds["float32"])}
     print(json.dumps(result, indent=1))
-    with open(os.path.join(ROOT, "bench", "results", "bfloat16.json"), "w") as handle:
+    with open(os.path.join(ARCHIVE_RESULTS, "bfloat16.json"), "w") as handle:
         json.dump(result, handle, indent=1)
 
 

@@ -4,20 +4,15 @@ depend on the weights, so an untrained model stands in unless ``--run`` names a 
 
 from __future__ import annotations
 
-import json
 import os
-import platform
 import shutil
-import time
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WORK = os.path.join(ROOT, "bench", "work", "serving")
-RESULTS = os.path.join(ROOT, "bench", "results")
+from bench.common import ROOT, result_path, work_dir, write_result
+
+WORK = work_dir("serving")
 K = 100  # items returned per request
-# The model the step-speed, two-worker and large-catalogue figures were measured with: FAME as it
-# was configured before the tuning (4 heads x 4 experts, batch 256), the pipeline's architecture.
 MODELS = ("train", "pipeline")  # whose defaults the serving benchmarks measure
 
 
@@ -28,6 +23,8 @@ def default_config(model: str, num_items: int):
     from fame_tf.presets import PIPELINE
 
     return config_from(None, {}, PIPELINE.changes if model == "pipeline" else None).replace(num_items=num_items)
+
+
 HISTORY_LENGTH = 50  # items per request's history (the default max_len)
 
 
@@ -69,27 +66,6 @@ def percentiles(seconds) -> dict:
             "mean_ms": float(ms.mean()), "requests": int(ms.size)}
 
 
-def cpu_model() -> str:
-    """The CPU's model name (oneDNN picks other kernels on other CPUs, so timings name it)."""
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine() -> dict:
-    return {"cpu": cpu_model(), "cpus": os.cpu_count(), "load_average_1_5_15": list(os.getloadavg()),
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
-
-
 def write(name: str, payload: dict) -> str:
-    os.makedirs(RESULTS, exist_ok=True)
-    path = os.path.join(RESULTS, name)
-    with open(path, "w") as handle:
-        json.dump(payload, handle, indent=2)
-    print(json.dumps(payload, indent=2))
-    return path
+    """``bench/results/performance/<name>.json`` with the result envelope (``bench.common``)."""
+    return write_result(result_path("performance", name), name.split("-")[0].replace("_", "-"), payload)

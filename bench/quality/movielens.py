@@ -3,8 +3,8 @@ user. The file ships inside the `recbole` wheel on the package index; this fetch
 copy in the repository) and writes the interaction log as bench/work/data/ml-100k/ml-100k.tsv,
 which `fame-tf train` reads with its own column names:
 
-    .venv/bin/python bench/movielens.py
-    .venv/bin/python bench/reproduce.py --data bench/work/data/ml-100k --jobs 2 \\
+    python -m bench movielens
+    python -m bench reproduce --data bench/work/data/ml-100k --jobs 2 \\
         --extra "--user-col user_id:token --item-col item_id:token --time-col timestamp:float --max-len 200"
 """
 
@@ -17,15 +17,15 @@ import sys
 import zipfile
 
 import click
+from bench.common import work_dir
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WHEEL = "recbole==1.2.1"
 MEMBER = "recbole/dataset_example/ml-100k/ml-100k.inter"
 COLUMNS = ("user_id:token", "item_id:token", "timestamp:float")
 
 
 @click.command()
-@click.option("--work", default=os.path.join(ROOT, "bench", "work"), show_default=True)
+@click.option("--work", default=work_dir(), show_default=True)
 def main(work):
     target = os.path.join(work, "data", "ml-100k", "ml-100k.tsv")
     if not os.path.exists(target):

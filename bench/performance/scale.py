@@ -7,12 +7,12 @@ Trainer capped at a fixed number of steps (its cost is then evaluation and I/O, 
 users; the training steps do not). A sampler reads the resident memory of the command's process
 (the driver: LocalDagRunner, the Beam runner's own work, the Trainer) and of its descendants (the
 Beam workers) every half second; each component's peaks are the highest samples while it ran
-(start and end times from ML Metadata). Writes bench/results/scale.json after
+(start and end times from ML Metadata). Writes bench/results/performance/scale.json after
 every size (a finished size is not run again), then draws time and memory against interactions
-(bench/results/plots/scale_*.png) and extrapolates each component's time linearly to ML-20M's
+(bench/results/report/plots/scale_*.png) and extrapolates each component's time linearly to ML-20M's
 20,000,263 interactions.
 
-    .venv/bin/python bench/scale.py [--factors 1,4,16] [--steps 300]
+    python -m bench scale [--factors 1,4,16] [--steps 300]
 """
 
 from __future__ import annotations
@@ -33,13 +33,12 @@ import pipeline  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
 from fame_tf.plots import lines
 from fame_tf.synthetic import synthetic_sequences, write_synthetic
 from pipeline.local_runner import paths, run_report
-from tables import timed_components
-from train_run import beauty_lengths
+from bench.report.tables import timed_components
+from bench.common import RESULTS, beauty_lengths, envelope, result_path, work_dir, write_json
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULT = os.path.join(ROOT, "bench", "results", "scale.json")
-PLOTS = os.path.join(ROOT, "bench", "results", "plots")
-WORK = os.path.join(ROOT, "bench", "work", "scale")
+RESULT = result_path("performance", "scale")
+PLOTS = os.path.join(RESULTS, "report", "plots")
+WORK = work_dir("scale")
 BEAUTY_USERS, BEAUTY_ITEMS = 22_363, 12_101
 ML20M_INTERACTIONS = 20_000_263
 
@@ -72,7 +71,7 @@ def run_size(factor: int, steps: int) -> dict:
     data = os.path.join(work, "data")
     users = BEAUTY_USERS * factor
     counts = write_synthetic(os.path.join(data, "interactions.csv"),
-                             synthetic_sequences(users, BEAUTY_ITEMS, beauty_lengths(ROOT), seed=factor))
+                             synthetic_sequences(users, BEAUTY_ITEMS, beauty_lengths(), seed=factor))
     output = os.path.join(work, "run")
     shutil.rmtree(output, ignore_errors=True)
     command = [os.path.join(os.path.dirname(sys.executable), "fame-tf"), "pipeline", "run", "--data", data,
@@ -100,7 +99,7 @@ def run_size(factor: int, steps: int) -> dict:
             "command": " ".join(["fame-tf"] + command[1:]), "command_seconds": seconds,
             "peak_rss_mib": max(d + w for _, d, w in sampler.samples), "components": components,
             "evaluation": report.get("evaluation"), "blessed": report.get("blessed"),
-            "machine": {"cpus": os.cpu_count(), "load_average_at_end": list(os.getloadavg())}}
+            **envelope("scale")}
 
 
 def extrapolate(sizes) -> dict:
@@ -149,14 +148,12 @@ def main(factors, steps):
             print(f"{key}: already recorded", flush=True)
             continue
         results.setdefault("sizes", {})[key] = run_size(factor, steps)
-        with open(RESULT, "w") as handle:
-            json.dump(results, handle, indent=1)
+        write_json(RESULT, results)
     sizes = sorted(results["sizes"].values(), key=lambda s: s["interactions"])
     if len(sizes) >= 2:
         results["extrapolation_to_ml20m"] = extrapolate(sizes)
         draw(sizes)
-    with open(RESULT, "w") as handle:
-        json.dump(results, handle, indent=1)
+    write_json(RESULT, results)
     for s in sizes:
         print(f"{s['factor']:>3}x {s['interactions']:>10,} interactions {s['command_seconds']:8.0f} s "
               f"peak {s['peak_rss_mib']:7.0f} MiB", flush=True)

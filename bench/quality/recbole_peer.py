@@ -15,27 +15,35 @@ at most the epoch in progress) and so that every epoch's wall time is recorded. 
 from RecBole's full-sort scores under both protocols: seen items kept (what RecBole reports) and
 excluded.
 
-    tools/ensure_recbole_venv.sh
-    .venv-recbole/bin/python bench/recbole_peer.py --data data/beauty     # bench/results/recbole-beauty.json
+    python -m bench recbole-peer --data data/beauty     # bench/results/quality/recbole_peer-beauty.json
+
+Started from fame-tf's environment, it creates RecBole's (`tools/ensure_recbole_venv.sh`) and runs
+itself there.
 """
 
-import argparse
-import json
+import math
 import os
 import platform
+import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import click
+
+from bench.common import ROOT, result_path, work_dir, write_result
+
 KS = (5, 10, 20)
 
 
-def cpu_model():
-    with open("/proc/cpuinfo") as handle:
-        for line in handle:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor()
+def _in_recbole_environment() -> None:
+    """Re-runs this command with RecBole's interpreter unless RecBole is importable here."""
+    try:
+        import recbole  # noqa: F401
+    except ImportError:
+        python = subprocess.run([os.path.join(ROOT, "tools", "ensure_recbole_venv.sh")], check=True,
+                                capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        os.chdir(ROOT)
+        os.execv(python, [python, "-m", "bench", *sys.argv[1:]])
 
 
 def sequences_of(data_dir):
@@ -81,8 +89,6 @@ def ranks(trainer, loader, seen_by_user, torch):
 
 
 def metrics(rank_list):
-    import math
-
     out = {}
     for k in KS:
         out[f"hr@{k}"] = sum(r < k for r in rank_list) / len(rank_list)
@@ -91,14 +97,14 @@ def metrics(rank_list):
     return out
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default="data/beauty")
-    parser.add_argument("--seed", type=int, default=2020)  # RecBole's default seed
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--epochs", type=int, default=300)  # RecBole's default cap
-    args = parser.parse_args()
-
+@click.command()
+@click.option("--data", default="data/beauty", show_default=True, help="A directory with one sequence .txt file.")
+@click.option("--seed", default=2020, show_default=True, help="RecBole's default seed.")
+@click.option("--threads", default=os.cpu_count(), show_default=True, help="torch threads.")
+@click.option("--epochs", default=300, show_default=True, help="RecBole's default cap; early stopping ends first.")
+def main(data, seed, threads, epochs):
+    """Stock RecBole 1.2.1 SASRec on our leave-one-out split, resumable, both protocols."""
+    _in_recbole_environment()
     os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     import torch
     from recbole.config import Config
@@ -107,11 +113,10 @@ def main():
     from recbole.trainer import Trainer
     from recbole.utils import init_seed
 
-    torch.set_num_threads(args.threads)
-    name = os.path.basename(os.path.normpath(args.data)).lower()
-    work = os.path.join(ROOT, "bench", "work", "recbole", f"{name}-seed{args.seed}")
-    result_path = os.path.join(ROOT, "bench", "results", f"recbole-{name}.json")
-    sequences = sequences_of(os.path.join(ROOT, args.data) if not os.path.isabs(args.data) else args.data)
+    torch.set_num_threads(threads)
+    name = os.path.basename(os.path.normpath(data)).lower()
+    work = work_dir("recbole", f"{name}-seed{seed}")
+    sequences = sequences_of(os.path.join(ROOT, data) if not os.path.isabs(data) else data)
     write_atomic(sequences, os.path.join(work, "atomic"), name)
     config = Config(model="SASRec", dataset=name, config_dict={
         "data_path": os.path.join(work, "atomic"), "checkpoint_dir": os.path.join(work, "saved"),
@@ -119,8 +124,8 @@ def main():
         "load_col": {"inter": ["user_id", "item_id", "timestamp"]},
         "eval_args": {"split": {"LS": "valid_and_test"}, "order": "TO", "mode": "full", "group_by": "user"},
         "loss_type": "CE", "train_neg_sample_args": None, "MAX_ITEM_LIST_LENGTH": 50,
-        "train_batch_size": 256, "valid_metric": "NDCG@10", "stopping_step": 10, "epochs": args.epochs,
-        "metrics": ["Hit", "NDCG", "MRR"], "topk": list(KS), "use_gpu": False, "seed": args.seed,
+        "train_batch_size": 256, "valid_metric": "NDCG@10", "stopping_step": 10, "epochs": epochs,
+        "metrics": ["Hit", "NDCG", "MRR"], "topk": list(KS), "use_gpu": False, "seed": seed,
         "reproducibility": True, "show_progress": False, "log_wandb": False,
     })
     init_seed(config["seed"], config["reproducibility"])
@@ -141,7 +146,7 @@ def main():
         state = saved["state"]
         print(f"resuming after epoch {state['epoch']} ({state['seconds'] / 60:.1f} min so far)", flush=True)
     pause = os.path.join(work, "PAUSE")
-    while state["epoch"] < args.epochs and state["wait"] < config["stopping_step"]:
+    while state["epoch"] < epochs and state["wait"] < config["stopping_step"]:
         while os.path.exists(pause):  # between epochs, not counted
             time.sleep(5)
         start = time.time()
@@ -181,9 +186,9 @@ def main():
         kept, excluded = ranks(trainer, loader, seen[part], torch)
         evaluated[part] = {**metrics(kept), "seen_excluded": metrics(excluded), "users": len(kept)}
     recbole_test = trainer.evaluate(test_data, load_best_model=False)
-    result = {
+    write_result(result_path("quality", f"recbole_peer-{name}"), "recbole-peer", {
         "peer": "RecBole 1.2.1 SASRec (loss_type CE, full ranking)",
-        "data": args.data, "seed": args.seed, "threads": args.threads,
+        "data": data, "seed": seed, "threads": threads,
         "torch": torch.__version__, "python": platform.python_version(),
         "config": {k: config[k] for k in ("hidden_size", "n_layers", "n_heads", "inner_size", "hidden_dropout_prob",
                                           "attn_dropout_prob", "learning_rate", "train_batch_size", "MAX_ITEM_LIST_LENGTH",
@@ -193,16 +198,8 @@ def main():
         "train_seconds": state["seconds"], "validation_history": state["history"],
         "validation": evaluated["validation"], "test": evaluated["test"],
         "recbole_test_report": {k: float(v) for k, v in recbole_test.items()},
-        "machine": {"cpu_model": cpu_model(), "cpus": os.cpu_count(), "platform": platform.platform(),
-                    "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
-    }
-    os.makedirs(os.path.dirname(result_path), exist_ok=True)
-    with open(result_path, "w") as handle:
-        json.dump(result, handle, indent=2)
-    print(json.dumps({k: result[k] for k in ("best_epoch", "best_validation_ndcg@10", "seconds_to_best_epoch", "test")},
-                     indent=1))
-    print(f"wrote {result_path}")
+    })
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -4,15 +4,14 @@ Runs the pipeline evaluator's Beam job (`pipeline.evaluator.evaluate_models`, Di
 multi-processing mode with 2 workers) over the run's validation users with its pushed model, and
 ranks the same users in this process through the same signature (`served_ranks`, the Beam job's
 own ranking, so what is compared is the job's reading, batching and combining of sums); prints both, their largest
-difference and both times, and writes bench/results/evaluator_beauty.json.
+difference and both times, and writes bench/results/performance/evaluator_beauty.json.
 
-    .venv/bin/python bench/evaluator_beauty.py --run bench/work/pipeline-beauty
+    python -m bench evaluator-beauty --run bench/work/pipeline-beauty
 """
 
 from __future__ import annotations
 
 import glob
-import json
 import os
 import tempfile
 import time
@@ -29,8 +28,8 @@ from fame_tf.backend import tf
 from fame_tf.metrics import DEFAULT_KS, metrics_from_ranks
 from pipeline.evaluator import BATCH, evaluate_models, served_ranks
 from pipeline.leave_one_out import EVAL, SPLITS, split_files
+from bench.common import result_path, write_result
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def one_process(examples, model_dir: str) -> dict:
@@ -68,11 +67,8 @@ def main(run_dir):
     difference = max(abs(beam_result["metrics"][k] - local["metrics"][k]) for k in local["metrics"])
     result = {"run": run_dir, "model": model_dir, "split": EVAL, "beam": beam_result, "one_process": local,
               "largest_metric_difference": difference, "beam_seconds": beam_seconds,
-              "one_process_seconds": local_seconds,
-              "machine": {"cpus": os.cpu_count(), "load_average_at_end": list(os.getloadavg())}}
-    print(json.dumps(result, indent=1))
-    with open(os.path.join(ROOT, "bench", "results", "evaluator_beauty.json"), "w") as handle:
-        json.dump(result, handle, indent=1)
+              "one_process_seconds": local_seconds}
+    write_result(result_path("performance", "evaluator_beauty"), "evaluator-beauty", result)
 
 
 if __name__ == "__main__":

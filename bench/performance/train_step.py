@@ -3,15 +3,14 @@
 Times the same Beauty training examples (the default prefix scheme, in the same order) through each
 setting, after a warm-up that compiles every batch shape; with XLA the batches keep the bucket
 widths (4, 8, 16, 32, max_len) instead of the longest history, so XLA compiles a few shapes only.
-The settings alternate over rounds; prints and writes bench/results/train_step.json with seconds
+The settings alternate over rounds; prints and writes bench/results/performance/train_step.json with seconds
 per step (the fastest round) and the ratio.
 
-    .venv/bin/python bench/train_step.py --steps 200 --rounds 3 --variant sasrec
+    python -m bench train-step --steps 200 --rounds 3 --variant sasrec
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
@@ -22,8 +21,8 @@ from fame_tf.readers import load_split
 from fame_tf.inputs import ArrayData, train_dataset
 from fame_tf.training import build_model
 from fame_tf.presets import BENCHMARK
+from bench.common import result_path, write_result
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @click.command()
@@ -51,10 +50,7 @@ def main(data_path, variant, steps, rounds):
         "seconds_per_step": {"tf_function": min(seconds[False]), "jit_compile": min(seconds[True])},
         "jit_over_graph": min(seconds[True]) / min(seconds[False]),
     }
-    print(json.dumps(result, indent=1))
-    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench", "results", "train_step.json"), "w") as handle:
-        json.dump(result, handle, indent=1)
+    write_result(result_path("performance", "train_step"), "train-step", result)
 
 
 if __name__ == "__main__":

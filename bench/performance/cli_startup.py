@@ -1,14 +1,13 @@
 """Start-up of the command line as a whole process: ``fame-tf --help`` and each command's
 ``--help`` (which must load no TensorFlow and print nothing on stderr), against a process that
 only imports TensorFlow (what every help cost before the imports were made lazy), run in turn so
-the ratio holds on a noisy machine. Prints and writes bench/results/cli_startup.json.
+the ratio holds on a noisy machine. Prints and writes bench/results/performance/cli_startup.json.
 
-    .venv/bin/python bench/cli_startup.py --runs 9
+    python -m bench cli-startup --runs 9
 """
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
@@ -16,9 +15,9 @@ import sys
 import time
 
 import click
+from bench.common import ROOT, result_path, write_result
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULT = os.path.join(ROOT, "bench", "results", "cli_startup.json")
+RESULT = result_path("performance", "cli_startup")
 FAME_TF = os.path.join(os.path.dirname(sys.executable), "fame-tf")
 COMMANDS = {
     "fame-tf --help": [FAME_TF, "--help"],
@@ -53,10 +52,8 @@ def main(runs):
         print(f"{name}: median {results[name]['median_seconds']:.3f} s, stderr {results[name]['stderr_bytes']} bytes, "
               f"{results[name][f'ratio_to_{YARDSTICK[0]}']:.2f}x of {YARDSTICK[0]}", flush=True)
     load = os.getloadavg()
-    with open(RESULT, "w") as handle:
-        json.dump({"runs": runs, "cpus": os.cpu_count(), "load_average_1_5_15": load,
-                   "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "commands": results}, handle, indent=2)
-    print(f"wrote {RESULT}")
+    write_result(RESULT, "cli-startup", {"runs": runs, "load_average_1_5_15_before": load, "commands": results},
+                 echo=False)
 
 
 if __name__ == "__main__":

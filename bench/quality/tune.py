@@ -9,7 +9,7 @@ the trial it was running. Every finished run is written to bench/results/tune-<d
 (with the best trial of each variant), and the oracle's state to bench/results/tune-<data>-oracle/,
 so a fresh checkout continues the same search without training the recorded runs again.
 
-    .venv/bin/python bench/tune.py --data data/beauty --trials 4
+    python -m bench tune --data data/beauty --trials 4
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import time
 
 import click
 import keras_tuner as kt
-from train_run import train
+from bench.quality.train_run import train
+from bench.common import ROOT, result_path, work_dir, write_result
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VARIANTS = ("sasrec", "fame")
 OBJECTIVE = "val_ndcg@10"
 
@@ -79,15 +79,12 @@ def best_trials(trials):
     return best
 
 
-def write_results(result_path, data, budget, results):
-    """bench/results/tune-<data>.json: the budget, the space, the best trial per variant and every
-    trial (a trial whose FAME run is still training has only its SASRec entry)."""
-    output = {"data": data, "budget": budget, "space": search_space().get_config(),
-              "best": best_trials(results), "trials": sorted(results, key=lambda r: r["trial"])}
-    os.makedirs(os.path.dirname(result_path), exist_ok=True)
-    with open(result_path + ".tmp", "w") as handle:
-        json.dump(output, handle, indent=1)
-    os.replace(result_path + ".tmp", result_path)
+def write_results(path, data, budget, results):
+    """bench/results/quality/tune-<data>.json: the budget, the space, the best trial per variant and
+    every trial (a trial whose FAME run is still training has only its SASRec entry)."""
+    write_result(path, "tune", {"data": data, "budget": budget, "space": search_space().get_config(),
+                                "best": best_trials(results), "trials": sorted(results, key=lambda r: r["trial"])},
+                 echo=False)
 
 
 @click.command()
@@ -100,27 +97,27 @@ def write_results(result_path, data, budget, results):
               help="Seed of a new random search (a continued search keeps its own).")
 def main(data, trials, max_epochs, patience, seed, search_seed):
     name = os.path.basename(os.path.normpath(data))
-    work = os.path.join(ROOT, "bench", "work", "tune", name)
-    result_path = os.path.join(ROOT, "bench", "results", f"tune-{name}.json")
+    work = work_dir("tune", name)
+    path = result_path("quality", f"tune-{name}")
     if search_seed == 0:
         raise click.BadParameter("KerasTuner takes 0 for 'no seed' (a random one): use another", param_hint="--search-seed")
     oracle = kt.oracles.RandomSearchOracle(objective=kt.Objective(OBJECTIVE, "max"), max_trials=trials,
                                            hyperparameters=search_space(), seed=search_seed)
     # KerasTuner's own persistence (what a Tuner does), kept with the results so that a fresh
     # checkout continues the same search; a reloaded oracle keeps the seed it started with.
-    oracle._set_project_dir(os.path.join(ROOT, "bench", "results"), f"tune-{name}-oracle")
-    if os.path.exists(os.path.join(ROOT, "bench", "results", f"tune-{name}-oracle", "oracle.json")):
+    oracle._set_project_dir(os.path.dirname(path), f"tune-{name}-oracle")
+    if os.path.exists(os.path.join(os.path.dirname(path), f"tune-{name}-oracle", "oracle.json")):
         oracle.reload()
     budget = {"trials": trials, "max_epochs": max_epochs, "patience": patience, "seed": seed,
               "search_seed": oracle.seed, "selection": "validation ndcg@10, seen kept"}
     results = []
-    if os.path.exists(result_path):
-        with open(result_path) as handle:
+    if os.path.exists(path):
+        with open(path) as handle:
             results = json.load(handle)["trials"]
     while True:
         trial = oracle.create_trial("bench")
         if trial.status == kt.engine.trial.TrialStatus.STOPPED:
-            print(f"the search has its {trials} trials: {os.path.relpath(result_path, ROOT)}", flush=True)
+            print(f"the search has its {trials} trials: {os.path.relpath(path, ROOT)}", flush=True)
             break
         values = trial.hyperparameters.values
         record = {"trial": trial.trial_id, "values": values}
@@ -136,10 +133,10 @@ def main(data, trials, max_epochs, patience, seed, search_seed):
             budget_options = ["--seed", str(seed), "--epochs", str(max_epochs), "--patience", str(patience)]
             record[variant] = summary_of(train(data, out, budget_options + train_options(values, variant)))
             results = [r for r in results if r["trial"] != trial.trial_id] + [record]
-            write_results(result_path, data, budget, results)
+            write_results(path, data, budget, results)
         sasrec = record["sasrec"]["validation"]["ndcg@10"]
         record["fame_over_sasrec_val_ndcg@10"] = record["fame"]["validation"]["ndcg@10"] / sasrec if sasrec else None
-        write_results(result_path, data, budget, results)
+        write_results(path, data, budget, results)
         oracle.update_trial(trial.trial_id, {OBJECTIVE: record["fame"]["validation"]["ndcg@10"]})
         trial.status = kt.engine.trial.TrialStatus.COMPLETED
         oracle.end_trial(trial)

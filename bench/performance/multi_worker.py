@@ -4,9 +4,9 @@ Both run `fame-tf train` with the same global batch for two capped epochs; the s
 training time (without its validation) gives the throughput in training examples per second, and
 the validation NDCG@10 after both epochs shows that both learn alike. On one 2-core machine two
 workers share the cores and add an all-reduce per step, so they cannot be faster here: this
-measures the cost of the strategy, not a speed-up. Writes bench/results/multi_worker.json.
+measures the cost of the strategy, not a speed-up. Writes bench/results/performance/multi_worker.json.
 
-    .venv/bin/python bench/multi_worker.py [--steps 150]
+    python -m bench multi-worker [--steps 150]
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import sys
 
 import click
 from fame_tf.presets import BENCHMARK
+from bench.common import result_path, work_dir, write_result
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WORK = os.path.join(ROOT, "bench", "work", "multi_worker")
-RESULT = os.path.join(ROOT, "bench", "results", "multi_worker.json")
+WORK = work_dir("multi_worker")
+RESULT = result_path("performance", "multi_worker")
 
 
 def free_port() -> int:
@@ -61,13 +61,10 @@ def main(data, steps):
     if any(worker.wait() for worker in workers):
         raise SystemExit("a worker failed")
     result = {"data": data, "steps_per_epoch": steps, "single_process": throughput(single, steps),
-              "two_workers_loopback": throughput(multi, steps),
-              "machine": {"cpus": os.cpu_count(), "load_average_at_end": list(os.getloadavg())}}
+              "two_workers_loopback": throughput(multi, steps)}
     result["two_over_one_throughput"] = (result["two_workers_loopback"]["examples_per_second"]
                                          / result["single_process"]["examples_per_second"])
-    print(json.dumps(result, indent=1))
-    with open(RESULT, "w") as handle:
-        json.dump(result, handle, indent=1)
+    write_result(RESULT, "multi-worker", result)
 
 
 if __name__ == "__main__":

@@ -12,10 +12,10 @@ successor rule) whose vocabulary is the whole catalogue (cold items included):
            runs: brute force), and index settings over the model's real queries: recall@10 and
            p50/p99 of one request, index build time.
 Each phase of each size runs in its own process and is skipped when its result is recorded, so an
-interrupted run continues; results go to bench/results/large_catalogue.json after every phase.
+interrupted run continues; results go to bench/results/performance/large_catalogue.json after every phase.
 
-    .venv/bin/python bench/large_catalogue.py --phase train
-    .venv/bin/python bench/large_catalogue.py --phase measure
+    python -m bench large-catalogue --phase train
+    python -m bench large-catalogue --phase measure
 """
 
 from __future__ import annotations
@@ -29,14 +29,13 @@ import time
 
 import click
 import numpy as np
-from serving_common import machine, percentiles
+from bench.performance.serving_common import percentiles
 
 from fame_tf.presets import BENCHMARK
-from train_run import beauty_lengths
+from bench.common import beauty_lengths, envelope, result_path, work_dir, write_json
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULT = os.path.join(ROOT, "bench", "results", "large_catalogue.json")
-WORK = os.path.join(ROOT, "bench", "work", "large_catalogue")
+RESULT = result_path("performance", "large_catalogue")
+WORK = work_dir("large_catalogue")
 SIZES = (100_000, 1_000_000)
 K = 10
 EVAL_USERS = 2000  # held-out users ranked for quality, and the index's queries
@@ -51,7 +50,7 @@ def catalogue_split(size: int, users: int, seed: int = 0):
     from fame_tf.synthetic import synthetic_sequences
 
     vocab = Vocabulary([f"i{n}" for n in range(1, size + 1)])
-    parts = {u: leave_one_out_parts(s) for u, s in synthetic_sequences(users, size, beauty_lengths(ROOT), seed=seed)}
+    parts = {u: leave_one_out_parts(s) for u, s in synthetic_sequences(users, size, beauty_lengths(), seed=seed)}
     report = DataReport(source=f"synthetic, {users} users over {size} items", users=len(parts), items=size,
                         interactions=sum(len(p["test"]) for p in parts.values()))
     ids = {name: [vocab.lookup(p[name]) for p in parts.values()] for name in ("train", "eval", "test")}
@@ -167,7 +166,7 @@ def measure_phase(size: int, users: int) -> dict:
     result["brute_force_end_to_end"] = latencies(recommender_index(recommender, kind="brute_force"), requests)
     hits = np.mean([t in row for t, row in zip(targets, exact_ids)])
     result["brute_force_test_hr@10_check"] = float(hits)
-    result["machine"] = machine()
+    result.update(envelope("large-catalogue"))
     print({k: v for k, v in result.items() if k != "scann"}, flush=True)
     return result
 
@@ -180,10 +179,7 @@ def load() -> dict:
 
 
 def save(results: dict) -> None:
-    os.makedirs(os.path.dirname(RESULT), exist_ok=True)
-    with open(RESULT + ".tmp", "w") as handle:
-        json.dump(results, handle, indent=1)
-    os.replace(RESULT + ".tmp", RESULT)
+    write_json(RESULT, results)
 
 
 @click.command()

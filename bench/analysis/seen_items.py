@@ -2,27 +2,24 @@
 test target. The gap between the seen-kept and the seen-excluded rank of a target is exactly that
 number, so a model whose lead exists only with seen items kept is one that ranks history items
 lower, not one that finds new items better. Also split by whether the target itself is a repeat
-(an item already in the history). Prints and merges into bench/results/seen_items.json.
+(an item already in the history). Prints and merges into bench/results/analysis/seen_items.json.
 
-    .venv/bin/python bench/seen_items.py bench/work/tune/beauty/trial_0/sasrec bench/work/tune/beauty/trial_0/fame
+    python -m bench seen-items bench/work/tune/beauty/trial_0/sasrec bench/work/tune/beauty/trial_0/fame
 """
 
 from __future__ import annotations
 
-import os
 
 import click
-from train_run import finished_run, measure_runs
+from bench.analysis.runs import finished_run, measure_runs
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULT = os.path.join(ROOT, "bench", "results", "seen_items.json")
 
 
 def measure(run_dir: str, batch_size: int = 512) -> dict:
     from fame_tf import runs
     from fame_tf.metrics import array_batches, batch_ranks, metrics_from_ranks
 
-    metrics, split = finished_run(run_dir, ROOT)
+    metrics, split = finished_run(run_dir)
     model, _ = runs.load(run_dir)
     kept, excluded = batch_ranks(model, array_batches(split.test_history, split.test_targets, split.test_seen,
                                                       batch_size))
@@ -43,7 +40,7 @@ def measure(run_dir: str, batch_size: int = 512) -> dict:
 @click.command()
 @click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 def main(runs):
-    measure_runs(runs, measure, RESULT, ROOT)
+    measure_runs(runs, measure, "seen_items")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Analysis benchmarks (see bench/__init__.py)."""

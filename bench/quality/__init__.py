@@ -1,0 +1,1 @@
+"""Quality benchmarks (see bench/__init__.py)."""

@@ -1,0 +1,1 @@
+"""Report benchmarks (see bench/__init__.py)."""
