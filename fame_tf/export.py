@@ -61,7 +61,7 @@ def export_serving_model(model: FameModel, vocabulary: Sequence[str], export_dir
     ``export_dir/keras/fame.keras`` (``fame_tf.keras3``); returns ``export_dir``. ``lookup``: see
     ``FameRecommender`` (the twin always maps with ``vocabulary``)."""
     recommender = FameRecommender(model, vocabulary, k, lookup)
-    # save_traces=True (about 2.5x the time of a save without): every layer's call is traced too,
+    # save_traces=True (a slower save): every layer's call is traced too,
     # so tf_keras.models.load_model revives a working model also in an app that never imports
     # fame_tf; with fame_tf imported it rebuilds our registered classes from get_config instead.
     recommender.save(export_dir, save_format="tf", signatures=recommender.serving_signatures(),

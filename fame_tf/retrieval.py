@@ -4,7 +4,7 @@ approximate (ScaNN), both TFRS ``factorized_top_k`` layers.
 With logit fusion FAME's score, like SASRec's, is an inner product <q, c_v> of a per-history query
 and one vector per item, so retrieval is a maximum-inner-product search. The exported SavedModel
 ranks the whole catalogue ([B, d] x [d, |V|]), which is what TF Serving can run; past a few hundred
-thousand items an approximate index answers faster (see the README's large-catalogue results).
+thousand items an approximate index answers faster (`python -m bench large-catalogue` measures both).
 TF Serving cannot load ScaNN's custom ops, so this index is for in-process Python serving.
 
     recommender = tf_keras.models.load_model(".../serving_model/fame/1")   # or FameRecommender(...)

@@ -154,9 +154,9 @@ class ModelManager:
         if loaded.keys() != current.keys():
             self._servables = loaded
         if attempted:
-            # Loading a SavedModel leaves tens of MiB of reference cycles behind (the loader's
-            # graphs), which only the cyclic collector frees and which Python's own schedule left
-            # in place: measured on Beauty, a server grew by about 50 MiB with every pushed version.
+            # Loading a SavedModel leaves reference cycles behind (the loader's graphs), which only
+            # the cyclic collector frees and which Python's own schedule leaves in place: without
+            # this a server's memory grows with every pushed version (the soak benchmark shows it).
             del current, loaded
             gc.collect()
         self.polls += 1

@@ -1,4 +1,4 @@
-"""TF Serving's REST API over one model base path (see ../REFERENCE §3 and the README):
+"""TF Serving's REST API over one model base path, as the official server answers it:
 
 ``GET /v1/models/<name>[/versions/<v>|/labels/<l>]`` (status), ``.../metadata`` and
 ``POST ...:predict``; errors are ``{"error": message}`` with TF Serving's HTTP codes (400 invalid
