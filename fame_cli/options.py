@@ -43,9 +43,9 @@ def config_options(command, defaults=None):
             continue
         names = ["--" + field.name.replace("_", "-")] + ([_SHORT[field.name]] if field.name in _SHORT else [])
         if field.name in defaults or field.name not in sasrec:
-            shown = f"[default: {defaults.get(field.name, field.default)}]"
+            shown = f"{config_module.HELP[field.name]} [default: {defaults.get(field.name, field.default)}]"
         else:
-            shown = f"[default: {field.default}; sasrec: {sasrec[field.name]}]"
+            shown = f"{config_module.HELP[field.name]} [default: {field.default}; sasrec: {sasrec[field.name]}]"
         if field.type == "bool":
             option = click.option(names[0] + "/--no-" + names[0][2:], field.name, default=None,
                                   help=shown)

@@ -43,6 +43,56 @@ CHOICES = {
 }
 
 
+# What each field does: the command line's option help and the docs' options table.
+HELP = {
+    "num_items": "Catalogue size without padding; set from the data.",
+    "variant": "fame: the facet-aware last layer; sasrec: a standard transformer block there (the paper's baseline).",
+    "hidden_size": "d, the width of item embeddings and hidden states.",
+    "num_heads": "H: attention heads, and FAME's facets (each e = d / H wide).",
+    "num_experts": "N: query projections (experts) per head in FAME's last layer, mixed by a router; 1: no MoE.",
+    "num_layers": "Transformer blocks; in FAME the last one is facet-aware.",
+    "max_len": "Most recent items of a history the model reads.",
+    "ffn_multiplier": "Inner width of the backbone blocks' feed-forward nets, in units of d.",
+    "facet_ffn_multiplier": "Inner width of FAME's per-head feed-forward net, in units of d / H.",
+    "ffn_inner_dropout": "Dropout also after the feed-forward activation (SASRec's block), not only after its output.",
+    "activation": "Feed-forward activation.",
+    "norm_placement": "LayerNorm after each residual sum (post) or on each sub-layer's input (pre).",
+    "dropout": "Dropout of embeddings and sub-layer outputs.",
+    "attention_dropout": "Dropout of attention weights.",
+    "objective": "full_softmax: cross-entropy over the whole catalogue; sampled_softmax: in-batch negatives with "
+                 "log-Q correction (large catalogues).",
+    "fusion": "How FAME fuses its heads: logit (gate-weighted sum of head scores, an inner product) or mixture "
+              "(gate-weighted mixture of per-head softmaxes).",
+    "gate": "learned: FAME's gate over heads per user; uniform: 1/H (ablation).",
+    "item_projection": "learned: FAME's per-head item projections W_f (starting at the identity); identity: W_f = I "
+                       "(ablation).",
+    "head_residual": "Each FAME head's residual is its e-slice of the input (slice) or nothing (none).",
+    "logit_scale": "heads: every head's score times H before fusion, so FAME's softmax starts as sharp as SASRec's; "
+                   "none: the paper's scale.",
+    "expert_init_std": "Scale of the truncated-normal start of FAME's last-layer query projections.",
+    "training_scheme": "prefix: one example per prefix of a user's training items; every_position: SASRec's loss "
+                       "at every position of one sequence per user.",
+    "train_negatives": "exclude_history: the user's other history items (the model's input) are no negatives of the "
+                       "training softmax (the target stays, also as a repeat); all: every item is.",
+    "head_loss_weight": "> 0: each FAME head's own softmax cross-entropy, weighted, beside the fused one.",
+    "attribute_loss_weight": "> 0: each head's view of a target item (SASRec: the whole item vector) predicts the "
+                             "item's attributes, weighted, beside the next-item loss; needs --attributes.",
+    "num_attributes": "Attribute ids without padding; set from the data when attribute_loss_weight > 0.",
+    "length_buckets": "Batch examples of similar length together (much less padding).",
+    "learning_rate": "Peak learning rate of Adam/AdamW.",
+    "weight_decay": "> 0: AdamW with this decoupled weight decay; 0: Adam.",
+    "warmup_steps": "Linear learning-rate warm-up over this many steps, then constant.",
+    "batch_size": "Training examples per batch.",
+    "epochs": "A cap; early stopping ends a run first.",
+    "steps_per_epoch": "> 0: an epoch is this many batches (the data repeats); 0: one pass over the data.",
+    "patience": "Evaluations without a better validation NDCG@10 before training stops.",
+    "eval_every": "Epochs between validation evaluations.",
+    "selection_protocol": "The ranking protocol whose validation NDCG@10 selects the best epoch.",
+    "seed": "Seed of weights, dropout and shuffling.",
+    "jit_compile": "Compile the training step with XLA.",
+}
+
+
 class ConfigError(ValueError):
     """A configuration value is invalid; the message names the field and what is allowed."""
 
@@ -62,21 +112,22 @@ class FameConfig:
     without changing what the model can express.
 
     The defaults are the ``fame`` preset (``fame_tf.presets``: the best FAME of the tuning search);
-    ``for_variant("sasrec")`` starts from the ``sasrec`` preset instead.
+    ``for_variant("sasrec")`` starts from the ``sasrec`` preset instead. ``HELP`` says what each
+    field does (the command line's help and the docs' options table show it).
     """
 
-    num_items: int = 0  # catalogue size without padding; set from the data
+    num_items: int = 0
     variant: str = "fame"
     hidden_size: int = 64
     num_heads: int = 2
     num_experts: int = 2
     num_layers: int = 2
     max_len: int = 50
-    ffn_multiplier: int = 1  # inner width of the backbone blocks' feed-forward nets, in units of d
-    facet_ffn_multiplier: int = 1  # inner width of FAME's per-head feed-forward net, in units of d/H
-    ffn_inner_dropout: bool = True  # dropout also after the feed-forward activation (SASRec), not only after its output
+    ffn_multiplier: int = 1
+    facet_ffn_multiplier: int = 1
+    ffn_inner_dropout: bool = True
     activation: str = "gelu"
-    norm_placement: str = "post"  # LayerNorm after each residual sum (post) or on each sub-layer's input (pre)
+    norm_placement: str = "post"
     dropout: float = 0.6
     attention_dropout: float = 0.6
     objective: str = "full_softmax"
@@ -85,24 +136,19 @@ class FameConfig:
     item_projection: str = "learned"
     head_residual: str = "slice"
     logit_scale: str = "heads"
-    expert_init_std: float = 0.02  # scale of the truncated-normal start of FAME's last-layer query projections
+    expert_init_std: float = 0.02
     training_scheme: str = "prefix"
-    # exclude_history: the user's other history items are no negatives of the training softmax (the
-    # seen-excluded protocol never ranks them); the target stays, also when it is a repeat. Only the
-    # items in the model's input count (the last max_len), not older ones.
     train_negatives: str = "all"
-    head_loss_weight: float = 0.0  # > 0: each FAME head's own softmax cross-entropy, weighted, beside the fused one
-    # > 0: each head's view of a target item (SASRec: the whole item vector) predicts the item's
-    # attributes (fame_tf.attributes), weighted, beside the next-item loss; needs the data's attributes.
+    head_loss_weight: float = 0.0
     attribute_loss_weight: float = 0.0
-    num_attributes: int = 0  # attribute ids without padding; set from the data when attribute_loss_weight > 0
+    num_attributes: int = 0
     length_buckets: bool = True
     learning_rate: float = 5e-4
-    weight_decay: float = 0.1  # > 0: AdamW (decoupled weight decay)
-    warmup_steps: int = 0  # linear learning-rate warm-up, then constant
+    weight_decay: float = 0.1
+    warmup_steps: int = 0
     batch_size: int = 128
-    epochs: int = 200  # a cap; early stopping ends a run first
-    steps_per_epoch: int = 0  # > 0: an epoch is this many batches (the data repeats); 0: one pass over the data
+    epochs: int = 200
+    steps_per_epoch: int = 0
     patience: int = 10
     eval_every: int = 1
     selection_protocol: str = "seen_kept"

@@ -66,3 +66,12 @@ def test_command_line_layers_variant_defaults_under_file_and_options(tmp_path):
     assert (config.variant, config.batch_size, config.dropout, config.epochs, config.warmup_steps) == ("sasrec", 64, 0.3, 3, 7)
     assert config.weight_decay == SASREC_DEFAULTS["weight_decay"]
     assert config_from(None, {"variant": "fame"}) == FameConfig()
+
+
+def test_every_config_field_says_what_it_does():
+    import dataclasses
+
+    from fame_tf.config import HELP
+
+    assert set(HELP) == {f.name for f in dataclasses.fields(FameConfig)}
+    assert all(text.strip() for text in HELP.values())

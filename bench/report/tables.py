@@ -122,6 +122,23 @@ def reproduce_table(names, variants=None) -> str:
     return "\n".join(lines + [""] * bool(notes) + notes)
 
 
+def headline_table(names, variants=("sasrec", "fame")) -> str:
+    """The README's result: test NDCG@10 and HR@10 of each variant under both protocols (mean ± std
+    over its seeds), and its mean best epoch."""
+    header = ["data", "model", "seeds", "NDCG@10, seen kept", "HR@10, seen kept", "NDCG@10, seen excluded",
+              "HR@10, seen excluded", "best epoch"]
+    lines = [_row(header), _row(["---"] * len(header))]
+    for name in names:
+        summary = _reproduction(name)["summary"]
+        for variant in variants:
+            row = summary[variant]
+            excluded = row["seen_excluded"]
+            lines.append(_row([name.capitalize(), "FAME" if variant == "fame" else "SASRec", row["runs"],
+                               *(_spread(metrics[key], row["runs"]) for metrics in (row, excluded)
+                                 for key in ("ndcg@10", "hr@10")), f"{row['best_epoch']:.0f}"]))
+    return "\n".join(lines)
+
+
 def _machine(run) -> str:
     """The machine a run trained on ("unrecorded" for runs from before machines were recorded)."""
     machine = run.get("machine")
@@ -502,6 +519,13 @@ def reproduce(names, variants):
 
 
 @main.command()
+@click.argument("names", nargs=-1, required=True)
+def headline(names):
+    """SASRec and FAME under both protocols, mean ± std over seeds, from reproduce-<NAME>.json files."""
+    click.echo(headline_table(names))
+
+
+@main.command()
 @click.argument("name")
 @click.option("--seed", type=int, required=True, help="The seed whose runs are compared.")
 @click.option("--reference", default="fame", show_default=True,
@@ -570,6 +594,42 @@ def scale():
     click.echo(scale_table())
 
 
+def options_table(command: str) -> str:
+    """Every option of ``fame-tf COMMAND`` (e.g. ``train``, ``pipeline run``) as the command line
+    declares it (generated from ``FameConfig`` and ``DataOptions``): names, values, default, help."""
+    from fame_cli import main as cli
+
+    found = cli
+    for word in command.split():
+        found = found.commands.get(word) if isinstance(found, click.Group) else None
+        if found is None:
+            raise click.ClickException(f"fame-tf has no command {command!r}")
+    lines = [_row(["option", "values", "default", "meaning"]), _row(["---"] * 4)]
+    for param in found.params:
+        if not isinstance(param, click.Option) or param.hidden:
+            continue
+        names = " / ".join(f"`{name}`" for name in param.opts + param.secondary_opts)
+        if param.is_flag and not param.secondary_opts:
+            values = "flag"
+        elif isinstance(param.type, click.Choice):
+            values = ", ".join(f"`{choice}`" for choice in param.type.choices)
+        else:
+            values = param.type.name
+        meaning = " ".join((param.help or "").split())
+        shown = re.search(r"\s*\[default: ([^\]]*)\]\s*$", meaning)  # options generated from the config say theirs
+        if param.required:
+            default = "required"
+        elif shown:
+            default, meaning = shown.group(1), meaning[:shown.start()]
+        elif isinstance(param.default, (str, int, float)) and not param.is_flag:
+            default = f"`{param.default}`"
+        else:
+            default = ""
+        meaning = meaning.replace("|", "\\|")
+        lines.append(_row([names, values, default, meaning]))
+    return "\n".join(lines)
+
+
 # A generated table in a Markdown file: the command between the markers renders its body.
 BLOCK = re.compile(r"(<!-- table: python -m bench tables (?P<args>[^>]*?) -->\n)(?P<body>.*?)(<!-- end table -->)", re.S)
 
@@ -608,6 +668,13 @@ def markdown_files() -> list:
     for directory, _, names in os.walk(docs):
         found += sorted(os.path.join(directory, n) for n in names if n.endswith(".md"))
     return found
+
+
+@main.command()
+@click.argument("command", nargs=-1, required=True)
+def options(command):
+    """Every option of `fame-tf COMMAND` (e.g. train; pipeline run) as a Markdown table."""
+    click.echo(options_table(" ".join(command)))
 
 
 @main.command()
