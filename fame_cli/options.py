@@ -33,13 +33,13 @@ _DATA_HELP = {
 _SHORT = {"num_heads": "--heads", "num_experts": "--experts", "num_layers": "--layers"}
 
 
-def config_options(command, defaults=None):
-    """Adds one option per config field; unset options fall back to the --config file, then to
-    ``defaults``, then to the variant's default (their help shows the last two)."""
+def config_options(command, defaults=None, exclude=()):
+    """Adds one option per config field (but those in ``exclude``); unset options fall back to the
+    --config file, then to ``defaults``, then to the variant's default (their help shows the last two)."""
     defaults = defaults or {}
     sasrec = presets.variant_defaults("sasrec")
     for field in reversed(dataclasses.fields(FameConfig)):
-        if field.name in ("num_items", "num_attributes"):  # set from the data
+        if field.name in ("num_items", "num_attributes") or field.name in exclude:  # the first two: from the data
             continue
         names = ["--" + field.name.replace("_", "-")] + ([_SHORT[field.name]] if field.name in _SHORT else [])
         if field.name in defaults or field.name not in sasrec:

@@ -28,7 +28,7 @@ def pipeline_options(command):
     Beam arguments; plus every config field (the epoch default is the pipeline's training budget)."""
     from fame_tf.presets import PIPELINE
 
-    command = config_options(command, PIPELINE.changes)
+    command = config_options(command, PIPELINE.changes, exclude=("attribute_loss_weight",))  # it reads no attributes
     for option in reversed([
         click.option("--min-ndcg-at-10", default=0.01, show_default=True,
                      help="Bless only models whose NDCG@10 on the blessing split reaches this (and does not regress)."),

@@ -19,22 +19,22 @@ class Preset:
 
 FAME = Preset("fame", {}, "the best FAME of the tuning search, selected on Beauty's validation NDCG@10 (seen items "
               "kept); early stopping waits 10 evaluations, as RecBole and the S3-Rec/BSARec code do",
-              "bench/results/tune-beauty.json")
+              "bench/results/quality/tune-beauty.json")
 SASREC = Preset("sasrec", {"batch_size": 512, "dropout": 0.4, "attention_dropout": 0.4, "weight_decay": 0.0,
                            "warmup_steps": 1000, "ffn_multiplier": 4},
                 "the best SASRec of the same search as FAME's (the same budget for both)",
-                "bench/results/tune-beauty.json")
+                "bench/results/quality/tune-beauty.json")
 PIPELINE = Preset("pipeline", {"epochs": 10, "learning_rate": 1e-3, "batch_size": 256, "dropout": 0.5,
                                "attention_dropout": 0.5, "weight_decay": 0.0, "warmup_steps": 0, "ffn_multiplier": 1,
                                "num_heads": 4, "num_experts": 4, "logit_scale": "heads", "patience": 10},
                   "a time box: the pipeline on the bundled data must finish within 20 minutes on 2 cores, so it "
                   "trains 10 epochs, where these settings (the first round's, with the heads' logit scale) learn "
                   "faster than the tuned defaults, which need more epochs",
-                  "bench/results/pipeline_beauty.json")
+                  "bench/results/performance/pipeline_beauty.json")
 BENCHMARK = Preset("benchmark", {"num_heads": 4, "num_experts": 4, "batch_size": 256},
                    "the model the speed, scale and multi-worker benchmarks measure, kept fixed so their rows "
                    "compare across versions (not a quality setting)",
-                   "bench/results/train_step.json")
+                   "bench/results/performance/train_step.json")
 
 PRESETS: Dict[str, Preset] = {p.name: p for p in (FAME, SASREC, PIPELINE, BENCHMARK)}
 

@@ -30,7 +30,7 @@ INDEXES = ("brute_force", "scann")
 def scann_options(num_candidates: int) -> dict:
     """ScaNN settings for a catalogue size: about sqrt(n) partitions, 5% of them searched, the best
     few hundred quantised hits re-scored exactly. Chosen on recall@10 against brute force at 100k and
-    1M items (bench/large_catalogue.py). At least 2 partitions, at least 2 searched: ScaNN 1.3.2
+    1M items (`python -m bench large-catalogue`). At least 2 partitions, at least 2 searched: ScaNN 1.3.2
     returns one item repeated from a single partition."""
     leaves = max(2, min(num_candidates // 20, round(math.sqrt(num_candidates))))
     return {"num_leaves": leaves, "num_leaves_to_search": min(leaves, max(2, math.ceil(leaves * 0.05))),

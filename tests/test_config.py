@@ -75,3 +75,14 @@ def test_every_config_field_says_what_it_does():
 
     assert set(HELP) == {f.name for f in dataclasses.fields(FameConfig)}
     assert all(text.strip() for text in HELP.values())
+
+
+def test_every_preset_names_its_reason_and_an_evidence_file_that_exists():
+    import os
+
+    from fame_tf.presets import PRESETS
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for preset in PRESETS.values():
+        assert preset.reason and os.path.exists(os.path.join(root, preset.evidence)), preset
+        FameConfig(**preset.changes)  # valid fields and values

@@ -1,6 +1,6 @@
 """How trained FAME models use their heads and experts: gate and router weights on test histories.
 
-For each run directory (of `fame-tf train` or bench/reproduce.py) this measures the mean gate weight
+For each run directory (of `fame-tf train` or `python -m bench reproduce`) this measures the mean gate weight
 of each head, the mean largest gate weight, and the normalised entropy (1 = uniform, 0 = one-hot) of
 the gate and of the routers; prints them and merges them into bench/results/analysis/facet_weights.json.
 

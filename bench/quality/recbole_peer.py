@@ -118,6 +118,7 @@ def main(data, seed, threads, epochs):
     work = work_dir("recbole", f"{name}-seed{seed}")
     sequences = sequences_of(os.path.join(ROOT, data) if not os.path.isabs(data) else data)
     write_atomic(sequences, os.path.join(work, "atomic"), name)
+    os.chdir(work)  # RecBole writes its logs (log/, log_tensorboard/) into the working directory
     config = Config(model="SASRec", dataset=name, config_dict={
         "data_path": os.path.join(work, "atomic"), "checkpoint_dir": os.path.join(work, "saved"),
         "USER_ID_FIELD": "user_id", "ITEM_ID_FIELD": "item_id", "TIME_FIELD": "timestamp",

@@ -5,8 +5,8 @@ with the shared values (training recipe, regularisation, optimiser, SASRec's hea
 adding its own knobs (heads, experts, logit scale), so each trial is also a paired comparison.
 Each run is `fame-tf train` in its own process, selected on validation NDCG@10 (seen kept), and
 resumes from its work directory (bench/work/tune/<data>/), so an interrupted search continues with
-the trial it was running. Every finished run is written to bench/results/tune-<data>.json at once
-(with the best trial of each variant), and the oracle's state to bench/results/tune-<data>-oracle/,
+the trial it was running. Every finished run is written to bench/results/quality/tune-<data>.json at once
+(with the best trial of each variant), and the oracle's state to bench/results/quality/tune-<data>-oracle/,
 so a fresh checkout continues the same search without training the recorded runs again.
 
     python -m bench tune --data data/beauty --trials 4
