@@ -26,6 +26,7 @@ BENCHMARKS = {
     "knockouts": "analysis.knockouts",
     "facet-weights": "analysis.facet_weights",
     "seen-items": "analysis.seen_items",
+    "attribute-concentration": "analysis.attribute_concentration",
     "tables": "report.tables",
     "plots": "report.plots",
 }

@@ -57,8 +57,10 @@ class FameModel(core.EncoderMixin, tfrs.Model):
                                  "FILE), which set num_attributes")
             # One d-wide row per attribute; head h uses its e-slice, SASRec the whole row, so the
             # control has the same attribute parameters as FAME.
-            self.attribute_task = AttributePrediction(config.num_attributes, config.hidden_size, name="attributes")
-            self.attribute_task.build()
+            self.attribute_embeddings = self.add_weight(
+                name=core.ATTRIBUTE_EMBEDDINGS, shape=(config.num_attributes + 1, config.hidden_size),
+                initializer=self._normal())
+            self.attribute_task = AttributePrediction(name="attributes")
             self.item_attributes = None  # [num_items + 1, K] attribute ids, from set_item_attributes
 
     # -- training ---------------------------------------------------------------------------------
@@ -105,7 +107,7 @@ class FameModel(core.EncoderMixin, tfrs.Model):
             raise ValueError("attribute_loss_weight > 0: call set_item_attributes before training")
         views = self.config.num_heads if self.is_facet else 1
         items = tf.reshape(self.candidates(targets), [-1, views, self.config.hidden_size // views])
-        return self.attribute_task(items, tf.gather(self.item_attributes, targets))
+        return self.attribute_task(items, self.attribute_embeddings, tf.gather(self.item_attributes, targets))
 
     def set_item_attributes(self, ids) -> None:
         """Sets the attribute ids [num_items + 1, K] (``fame_tf.attributes.ItemAttributes.ids``) of

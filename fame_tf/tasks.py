@@ -8,7 +8,7 @@ from typing import Optional
 import tensorflow_recommenders as tfrs
 
 from fame_tf.backend import keras, tf
-from fame_tf.core import ATTRIBUTE_EMBEDDINGS, MASKED, PADDING_ID
+from fame_tf.core import MASKED, PADDING_ID
 from fame_tf.layers import PACKAGE
 
 
@@ -46,43 +46,29 @@ class FullSoftmax(keras.layers.Layer, tfrs.tasks.Task):
 class AttributePrediction(keras.layers.Layer, tfrs.tasks.Task):
     """Item views predict their item's attributes: the softmax cross-entropy between each view's
     scores of every attribute and the item's attributes as a uniform distribution, averaged over
-    views; 0 for items without attributes.
-
-    Args:
-        num_attributes: A, attribute ids 1..A (0 is padding).
-        width: d, the width of the attribute embeddings (each of ``views`` views uses a d / views slice).
+    views; 0 for items without attributes. Like ``tfrs.tasks.Retrieval`` it holds no weights: the
+    model owns the attribute table.
 
     Call args:
         item_views: [M, views, d / views], e.g. FAME's heads' slices of the target items' candidate
             vectors, or SASRec's whole item vector as one view.
-        attribute_ids: [M, K] int, each item's attributes (0: none).
+        attribute_table: [A + 1, d] attribute embeddings (row 0: padding); view h scores with its
+            d / views slice.
+        attribute_ids: [M, K] int, each item's attributes 1..A (0: none).
 
     Returns:
         [M] per-example losses.
     """
 
-    def __init__(self, num_attributes: int, width: int, **kwargs):
-        super().__init__(**kwargs)
-        self.num_attributes, self.width = num_attributes, width
-
-    def build(self, input_shape=None):
-        self.attribute_embeddings = self.add_weight(
-            name=ATTRIBUTE_EMBEDDINGS, shape=(self.num_attributes + 1, self.width),
-            initializer=keras.initializers.TruncatedNormal(stddev=0.02))
-        super().build(input_shape)
-
-    def call(self, item_views: tf.Tensor, attribute_ids: tf.Tensor) -> tf.Tensor:
-        columns = self.num_attributes + 1
+    def call(self, item_views: tf.Tensor, attribute_table: tf.Tensor, attribute_ids: tf.Tensor) -> tf.Tensor:
+        columns = attribute_table.shape[0]
         labels = tf.reduce_sum(tf.one_hot(attribute_ids, columns), axis=1)
         labels *= tf.cast(tf.range(columns) != PADDING_ID, labels.dtype)
         count = tf.reduce_sum(labels, axis=-1, keepdims=True)
         labels /= tf.maximum(count, 1.0)
         views = item_views.shape[1]
-        table = tf.reshape(self.attribute_embeddings, [columns, views, self.width // views])
+        table = tf.reshape(attribute_table, [columns, views, -1])
         logits = tf.einsum("mhe,ahe->mha", item_views, table)
         logits = tf.where(tf.range(columns) != PADDING_ID, logits, MASKED)
         per_view = tf.nn.softmax_cross_entropy_with_logits(tf.repeat(labels[:, None], views, axis=1), logits)
         return tf.where(count[:, 0] > 0, tf.reduce_mean(per_view, axis=1), 0.0)
-
-    def get_config(self):
-        return {**super().get_config(), "num_attributes": self.num_attributes, "width": self.width}

@@ -91,7 +91,7 @@ def test_attribute_loss_equals_a_hand_computation(tiny_config, rng, variant, tmp
     model.set_item_attributes(attributes.ids)
     inputs = rng.integers(1, 31, size=(4, 12)).astype(np.int32)
     targets = np.array([3, 8, 29, 30], np.int32)  # 29 and 30 have no attributes
-    table = model.attribute_task.attribute_embeddings.numpy()
+    table = model.attribute_embeddings.numpy()
     views = config.num_heads if variant == "fame" else 1
     expected = []
     for target in targets:

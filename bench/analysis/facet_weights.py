@@ -9,10 +9,9 @@ the gate and of the routers; prints them and merges them into bench/results/anal
 
 from __future__ import annotations
 
-
 import click
-from bench.analysis.runs import finished_run, measure_runs
 
+from bench.analysis.runs import finished_run, measure_runs
 
 
 def measure(run_dir: str, users: int, batch_size: int = 500) -> dict:

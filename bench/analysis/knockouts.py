@@ -23,8 +23,8 @@ import functools
 
 import click
 import numpy as np
-from bench.analysis.runs import finished_run, measure_runs
 
+from bench.analysis.runs import finished_run, measure_runs
 
 
 def _router_uniform(model):

@@ -9,10 +9,9 @@ lower, not one that finds new items better. Also split by whether the target its
 
 from __future__ import annotations
 
-
 import click
-from bench.analysis.runs import finished_run, measure_runs
 
+from bench.analysis.runs import finished_run, measure_runs
 
 
 def measure(run_dir: str, batch_size: int = 512) -> dict:

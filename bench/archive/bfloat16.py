@@ -13,6 +13,7 @@ import os
 import time
 
 import click
+
 from bench.common import ROOT
 
 ARCHIVE_RESULTS = os.path.join(ROOT, "bench", "archive", "results")

@@ -22,6 +22,7 @@ import threading
 import time
 
 import click
+
 from bench.quality.train_run import train
 from bench.common import ROOT
 

@@ -15,6 +15,7 @@ import sys
 import time
 
 import click
+
 from bench.common import ROOT, result_path, write_result
 
 RESULT = result_path("performance", "cli_startup")

@@ -31,7 +31,6 @@ from pipeline.leave_one_out import EVAL, SPLITS, split_files
 from bench.common import result_path, write_result
 
 
-
 def one_process(examples, model_dir: str) -> dict:
     """The validation users ranked in batches in this process, their ranks pooled before any sum."""
     records = [r.numpy() for r in tf.data.TFRecordDataset(tf.io.gfile.glob(split_files(examples, EVAL)),

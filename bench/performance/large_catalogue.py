@@ -29,6 +29,7 @@ import time
 
 import click
 import numpy as np
+
 from bench.performance.serving_common import percentiles
 
 from fame_tf.presets import BENCHMARK

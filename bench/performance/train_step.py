@@ -24,7 +24,6 @@ from fame_tf.presets import BENCHMARK
 from bench.common import result_path, write_result
 
 
-
 @click.command()
 @click.option("--data", "data_path", default="data/beauty", show_default=True)
 @click.option("--variant", default="fame", show_default=True)

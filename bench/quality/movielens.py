@@ -17,6 +17,7 @@ import sys
 import zipfile
 
 import click
+
 from bench.common import work_dir
 
 WHEEL = "recbole==1.2.1"

@@ -31,6 +31,7 @@ import statistics
 import threading
 
 import click
+
 from bench.quality.train_run import train
 from bench.common import commit, machine, result_path, work_dir, write_result
 

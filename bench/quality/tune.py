@@ -20,6 +20,7 @@ import time
 
 import click
 import keras_tuner as kt
+
 from bench.quality.train_run import train
 from bench.common import ROOT, result_path, work_dir, write_result
 

@@ -140,9 +140,12 @@ def headline_table(names, variants=("sasrec", "fame")) -> str:
 
 
 def _machine(run) -> str:
-    """The machine a run trained on ("unrecorded" for runs from before machines were recorded)."""
+    """The hardware a run trained on: CPU model and cores (what a run did not record is said)."""
     machine = run.get("machine")
-    return ", ".join(machine[key] for key in ("cpu_model", "platform") if key in machine) if machine else "unrecorded"
+    if not machine:
+        return "machine not recorded"
+    cores = f", {machine['cpus']} cores" if machine.get("cpus") else ""
+    return machine.get("cpu_model", "CPU not recorded") + cores
 
 
 def _machines(runs) -> dict:
@@ -364,6 +367,22 @@ def knockouts_table() -> str:
     return "\n".join(lines)
 
 
+def attributes_table() -> str:
+    """One row per view (fused score, each FAME head) of each run in
+    bench/results/analysis/attribute_concentration.json: the mean share of a top-10 list's dominant
+    attribute, the same with shuffled attributes, their ratio, and the most often dominant attributes."""
+    result = _load("attribute_concentration")
+    lines = [_row(["run", "variant", "attribute loss", "head loss", "view", "dominant attribute's share", "shuffled",
+                   "ratio", "most often dominant (share of users)"]), _row(["---"] * 9)]
+    for run, row in sorted(result.items()):
+        for view, measured in row["views"].items():
+            top = ", ".join(f"{a['attribute']} ({a['rows']:.2f})" for a in measured["top_attributes"][:3])
+            lines.append(_row([f"`{run}`", row["variant"], row["attribute_loss_weight"], row["head_loss_weight"], view,
+                               f"{measured['share']:.3f}", f"{measured['shuffled_share']:.3f}",
+                               f"{measured['share'] / measured['shuffled_share']:.2f}", top]))
+    return "\n".join(lines)
+
+
 SERVING_LABELS = {"train": "`fame-tf train` default", "pipeline": "pipeline default"}
 
 
@@ -562,6 +581,12 @@ def tuning(name):
 def knockouts():
     """Knock-outs of trained models in bench/results/analysis/knockouts.json."""
     click.echo(knockouts_table())
+
+
+@main.command()
+def attributes():
+    """Attribute concentration of trained models' top-10 lists: bench/results/analysis/attribute_concentration.json."""
+    click.echo(attributes_table())
 
 
 @main.command()
