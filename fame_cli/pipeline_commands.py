@@ -116,8 +116,8 @@ def vertex_training_options(command):
 def _given(names):
     """The options among the parameter ``names`` of the running command that the command line set."""
     context = click.get_current_context()
-    return [f"--{name.replace('_', '-')}" for name in names
-            if context.get_parameter_source(name) != click.core.ParameterSource.DEFAULT]
+    return [f"--{name.replace('_', '-')}" for name in names  # None: not an option of this command
+            if context.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)]
 
 
 def _vertex_training(vertex_training, project, region, machine_type, accelerator_type, accelerator_count, workers):
