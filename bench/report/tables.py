@@ -292,20 +292,24 @@ def curves_table(name: str) -> str:
     return "\n".join(lines)
 
 
-def versus_table(name: str, seed: int, reference: str = "fame", against=None) -> str:
+def versus_table(name: str, seed: int, reference: str = "fame", against=None, suffix: str = "") -> str:
     """One row per run of bench/results/quality/reproduce-<name>.json with ``seed``, beside a reference run of the same
     seed: the ``reference`` variant of the same file (an ablation against the model it ablates), or,
     with ``against``, the same variant in bench/results/quality/reproduce-<against>.json (a changed setting against the
-    runs without it). Test NDCG@10 of the selected model under both protocols with their ratios, and
+    runs without it; ``suffix``: the reference variant is the run's without it, e.g. ``fame`` for
+    ``fame-attributes``). Test NDCG@10 of the selected model under both protocols with their ratios, and
     what each run cost."""
     runs = [r for r in _reproduction(name)["runs"] if r["seed"] == seed]
     pool = _reproduction(against)["runs"] if against else runs
     references = {r["variant"]: r for r in pool if r["seed"] == seed}
-    rows = [(run, references.get(run["variant"] if against else reference)) for run in runs
+    def base(variant):
+        return variant[:-len(suffix)] if suffix and variant.endswith(suffix) else variant
+
+    rows = [(run, references.get(base(run["variant"]) if against else reference)) for run in runs
             if against or run["variant"] != reference]
     if not rows:
         raise click.ClickException(f"bench/results/quality/reproduce-{name}.json has no run of seed {seed} to compare")
-    missing = sorted({run["variant"] if against else reference for run, ref in rows if ref is None})
+    missing = sorted({base(run["variant"]) if against else reference for run, ref in rows if ref is None})
     if missing:
         raise click.ClickException(f"bench/results/quality/reproduce-{against or name}.json has no run of seed {seed} "
                                    f"of {', '.join(missing)} to compare with")
@@ -551,9 +555,10 @@ def headline(names):
               help="The variant of NAME each other run of the seed is set against.")
 @click.option("--against", default=None,
               help="Set each run against the same variant and seed in bench/results/quality/reproduce-<AGAINST>.json instead.")
-def versus(name, seed, reference, against):
+@click.option("--suffix", default="", help="With --against: the reference variant is the run's without this suffix.")
+def versus(name, seed, reference, against, suffix):
     """Runs of one seed of bench/results/quality/reproduce-<NAME>.json against a reference run (ablations, changed settings)."""
-    click.echo(versus_table(name, seed, reference, against))
+    click.echo(versus_table(name, seed, reference, against, suffix))
 
 
 @main.command()
