@@ -27,6 +27,7 @@ BENCHMARKS = {
     "facet-weights": "analysis.facet_weights",
     "seen-items": "analysis.seen_items",
     "attribute-concentration": "analysis.attribute_concentration",
+    "planted-facets": "analysis.planted_facets",
     "tables": "report.tables",
     "plots": "report.plots",
 }

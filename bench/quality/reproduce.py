@@ -157,7 +157,8 @@ def main(data, variants, seeds, extra, tag, jobs):
         if stop.is_set():  # a run failed or the benchmark was interrupted: start no other
             return
         out = work(variant, seed)
-        fresh = not os.path.exists(os.path.join(out, "metrics.json"))
+        trained = not os.path.exists(os.path.join(out, "metrics.json"))  # by this invocation, with this commit
+        fresh = trained or (variant, seed) not in done  # or finished here, never recorded: this machine
         cpus = slots.get()
         try:
             metrics = train(data, out, ["--seed", str(seed), *_options(variant, data), *extra.split()], cpus)
@@ -171,7 +172,7 @@ def main(data, variants, seeds, extra, tag, jobs):
             recorded = _recorded(path)
             before = recorded.get((variant, seed), {})
             ran_with = jobs if fresh else before.get("jobs", 1)
-            ran_on = {**machine(), "commit": commit()} if fresh else before.get("machine")
+            ran_on = {**machine(), **({"commit": commit()} if trained else {})} if fresh else before.get("machine")
             runs = {**recorded, (variant, seed): _record(variant, seed, metrics, ran_with, ran_on)}.values()
             runs = sorted(runs, key=lambda r: (list(VARIANTS).index(r["variant"]), r["seed"]))
             summary = _summarise(runs)

@@ -387,6 +387,21 @@ def attributes_table() -> str:
     return "\n".join(lines)
 
 
+def planted_table() -> str:
+    """One row per view of each setting and seed of bench/results/analysis/planted_facets.json: the
+    share of colour users and of shape users whose top-10 list is dominated by their planted
+    attribute (chance: about 1 in 8), and the dominant attribute's share against shuffled attributes."""
+    result = _load("planted_facets")
+    lines = [_row(["setting", "seed", "view", "colour users recovered", "shape users recovered",
+                   "dominant attribute's share / shuffled"]), _row(["---"] * 6)]
+    for run in result["runs"]:
+        for view, recovered in run["recovered"].items():
+            share = run["share"][view]
+            lines.append(_row([run["setting"], run["seed"], view, f"{recovered['colour_users']:.2f}",
+                               f"{recovered['shape_users']:.2f}", f"{share['share']:.2f} / {share['shuffled']:.2f}"]))
+    return "\n".join(lines)
+
+
 SERVING_LABELS = {"train": "`fame-tf train` default", "pipeline": "pipeline default"}
 
 
@@ -592,6 +607,12 @@ def knockouts():
 def attributes():
     """Attribute concentration of trained models' top-10 lists: bench/results/analysis/attribute_concentration.json."""
     click.echo(attributes_table())
+
+
+@main.command()
+def planted():
+    """Planted-facet recovery per loss setting and view: bench/results/analysis/planted_facets.json."""
+    click.echo(planted_table())
 
 
 @main.command()
