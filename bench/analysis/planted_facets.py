@@ -39,8 +39,8 @@ def measure(setting: str, seed: int, epochs: int) -> dict:
     split = leave_one_out(sequences, max_len=12)
     with tempfile.TemporaryDirectory() as directory:
         path = os.path.join(directory, "attributes.json")
-        with open(path, "w") as handle:
-            json.dump(attributes, handle)
+        with open(path, "w") as handle:  # the attribute file the reader checks, not a result
+            handle.write(json.dumps(attributes))
         split.item_attributes = read_item_attributes(path, split.vocab)
     attribute_weight, head_weight = SETTINGS[setting]
     config = FameConfig(num_items=split.num_items, hidden_size=16, num_heads=2, num_experts=2, num_layers=2,
