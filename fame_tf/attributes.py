@@ -11,6 +11,7 @@ matches no catalogue item is an error.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from typing import Dict, List
 
@@ -33,8 +34,10 @@ class ItemAttributes:
     def num_attributes(self) -> int:
         return len(self.names)
 
+    @functools.cached_property
     def multi_hot(self) -> np.ndarray:
-        """[num_items + 1, A + 1] bool; column 0 (padding) is never set."""
+        """[num_items + 1, A + 1] bool; column 0 (padding) is never set. Built once per instance:
+        ``attribute_concentration`` reads it again for every view."""
         rows = np.repeat(np.arange(len(self.ids)), self.ids.shape[1])
         out = np.zeros((len(self.ids), self.num_attributes + 1), bool)
         out[rows, self.ids.reshape(-1)] = True
@@ -114,7 +117,7 @@ def dominant_attributes(items: np.ndarray, attributes: ItemAttributes) -> Dict[s
         ``attribute`` [U], the dominant attribute's id (0 when no item has one), and ``share`` [U], the
         share of the row's items that carry it.
     """
-    hot = attributes.multi_hot()[items]  # [U, K, A + 1]
+    hot = attributes.multi_hot[items]  # [U, K, A + 1]
     counts = hot.sum(axis=1)
     top = counts.argmax(axis=1)
     return {"attribute": top, "share": counts[np.arange(len(items)), top] / items.shape[1]}

@@ -31,7 +31,7 @@ def test_reader_matches_the_catalogue_and_counts_what_does_not_match(tmp_path):
     np.testing.assert_array_equal(attributes.ids, [[0, 0], [1, 2], [3, 2], [0, 0]])  # row 0: padding, "c": none
     assert attributes.report == {"attributes": 3, "items_with_attributes": 2, "items_without_attributes": 1,
                                  "listed_items_not_in_catalogue": 1}
-    hot = attributes.multi_hot()
+    hot = attributes.multi_hot
     assert hot.shape == (4, 4) and not hot[:, 0].any() and hot[2].tolist() == [False, False, True, True]
     shuffled = attributes.shuffled(seed=3)
     assert sorted(map(tuple, shuffled.ids[1:])) == sorted(map(tuple, attributes.ids[1:]))
