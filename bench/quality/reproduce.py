@@ -99,6 +99,9 @@ def _record(variant, seed, metrics, jobs, machine):
         "validation_ndcg@10_by_epoch": [round(h["ndcg@10"], 5) for h in metrics["validation_history"]],
         f"validation_ndcg@10_by_epoch_{EXCLUDED}": [round(h[EXCLUDED]["ndcg@10"], 5)
                                                    for h in metrics["validation_history"]],
+        # wall time of training and validation up to each evaluation: the time to reach a given score
+        "seconds_by_epoch": [round(h["train_seconds"], 1) for h in metrics["validation_history"]
+                             if "train_seconds" in h],
         "best_epoch": metrics["best_epoch"], "epochs": epochs,
         "train_seconds": seconds, "timed_epochs": timed_epochs,
         "seconds_to_best_epoch": metrics.get("seconds_to_best_epoch"),
