@@ -449,6 +449,67 @@ def planted_table() -> str:
     return "\n".join(lines)
 
 
+def _run_label(path: str) -> str:
+    """A trained run by its directory under bench/work/."""
+    return f"`{path.split('bench/work/', 1)[-1]}`"
+
+
+def facet_weights_table() -> str:
+    """Gate and router statistics of trained FAME runs: bench/results/analysis/facet_weights.json."""
+    result = _load("facet_weights")
+    lines = [_row(["run", "heads x experts", "mean gate weight per head", "largest gate weight (mean)",
+                   "gate entropy", "router entropy", "test users"]), _row(["---"] * 7)]
+    for path, row in sorted(result.items()):
+        router = "— (one expert)" if row["experts"] == 1 else f"{row['router_normalised_entropy']:.3f}"
+        lines.append(_row([_run_label(path), f"{row['heads']} x {row['experts']}",
+                           ", ".join(f"{w:.2f}" for w in row["gate_mean_per_head"]),
+                           f"{row['gate_largest_weight_mean']:.3f}", f"{row['gate_normalised_entropy']:.3f}",
+                           router, f"{row['users']:,}"]))
+    return "\n".join(lines)
+
+
+def seen_items_table() -> str:
+    """How many of the user's own items each run ranks above the test target:
+    bench/results/analysis/seen_items.json."""
+    result = _load("seen_items")
+    header = ["run", "test users", "targets the user already has", "test NDCG@10, seen kept",
+              "test NDCG@10, seen excluded", "NDCG@10 lost to seen items", "seen items above the target (mean)",
+              "users with a seen item above the target"]
+    lines = [_row(header), _row(["---"] * len(header))]
+    for path, row in sorted(result.items()):
+        kept, excluded = row["ndcg@10_seen_kept"], row["ndcg@10_seen_excluded"]
+        lines.append(_row([_run_label(path), f"{row['users']:,}", f"{row['repeat_targets']:.0%}", f"{kept:.4f}",
+                           f"{excluded:.4f}", f"{1 - kept / excluded:.0%}", f"{row['seen_items_above_target_mean']:.2f}",
+                           f"{row['users_with_a_seen_item_above_target']:.1%}"]))
+    return "\n".join(lines)
+
+
+def startup_table() -> str:
+    """Whole-process start-up of each command's ``--help``: bench/results/performance/cli_startup.json."""
+    result = _load("cli_startup")
+    ratio = "ratio_to_python -c 'import tensorflow'"
+    lines = [_row(["command", "median wall", "min–max", "bytes on stderr",
+                   "ratio to `python -c 'import tensorflow'`"]), _row(["---"] * 5)]
+    for name, row in result["commands"].items():
+        lines.append(_row([f"`{name}`", f"{row['median_seconds']:.3f} s",
+                           f"{row['min_seconds']:.3f}–{row['max_seconds']:.3f} s", row["stderr_bytes"],
+                           f"{row[ratio]:.3f}"]))
+    return "\n".join(lines)
+
+
+def multi_worker_table() -> str:
+    """One process against two workers on 127.0.0.1: bench/results/performance/multi_worker.json."""
+    result = _load("multi_worker")
+    one, two = result["single_process"], result["two_workers_loopback"]
+    key = "validation_ndcg@10_after_two_epochs"
+    steps = 2 * result["steps_per_epoch"]
+    return "\n".join([
+        _row(["", "training examples/s", f"validation NDCG@10 after {steps} steps (seen kept)"]), _row(["---"] * 3),
+        _row(["one process", f"{one['examples_per_second']:,.0f}", f"{one[key]:.4f}"]),
+        _row(["two workers on 127.0.0.1", f"{two['examples_per_second']:,.0f} ({result['two_over_one_throughput']:.2f}x)",
+              f"{two[key]:.4f}"])])
+
+
 SERVING_LABELS = {"train": "`fame-tf train` default", "pipeline": "pipeline default"}
 
 
@@ -669,6 +730,30 @@ def attributes():
 def planted():
     """Planted-facet recovery per loss setting and view: bench/results/analysis/planted_facets.json."""
     click.echo(planted_table())
+
+
+@main.command(name="facet-weights")
+def facet_weights():
+    """Gate and router statistics of trained FAME runs: bench/results/analysis/facet_weights.json."""
+    click.echo(facet_weights_table())
+
+
+@main.command(name="seen-items")
+def seen_items():
+    """The user's own items ranked above the test target: bench/results/analysis/seen_items.json."""
+    click.echo(seen_items_table())
+
+
+@main.command()
+def startup():
+    """Start-up of each command's --help as a whole process: bench/results/performance/cli_startup.json."""
+    click.echo(startup_table())
+
+
+@main.command(name="multi-worker")
+def multi_worker():
+    """One process against two workers on 127.0.0.1: bench/results/performance/multi_worker.json."""
+    click.echo(multi_worker_table())
 
 
 @main.command()
