@@ -100,8 +100,9 @@ def _record(variant, seed, metrics, jobs, machine):
         f"validation_ndcg@10_by_epoch_{EXCLUDED}": [round(h[EXCLUDED]["ndcg@10"], 5)
                                                    for h in metrics["validation_history"]],
         # wall time of training and validation up to each evaluation: the time to reach a given score
-        "seconds_by_epoch": [round(h["train_seconds"], 1) for h in metrics["validation_history"]
-                             if "train_seconds" in h],
+        # (only when every evaluation has it, so that it stays aligned with the curves above)
+        "seconds_by_epoch": [round(h["train_seconds"], 1) for h in metrics["validation_history"]]
+        if all("train_seconds" in h for h in metrics["validation_history"]) else None,
         "best_epoch": metrics["best_epoch"], "epochs": epochs,
         "train_seconds": seconds, "timed_epochs": timed_epochs,
         "seconds_to_best_epoch": metrics.get("seconds_to_best_epoch"),

@@ -371,7 +371,8 @@ def peer_table(name: str, ours: str, seed: int = 1) -> str:
         lines.append(_row([label, where, f"{best:.4f}", f"{epoch} / {epochs}", f"{to_best / 60:.0f}",
                            f"{per_epoch:.0f}", _protocols(test)]))
     target = peer["best_validation_ndcg@10"]
-    reached = [(epoch, seconds) for epoch, (score, seconds) in
+    every = run["config"]["eval_every"]
+    reached = [(i * every, seconds) for i, (score, seconds) in
                enumerate(zip(run["validation_ndcg@10_by_epoch"], run["seconds_by_epoch"]), 1) if score >= target]
     lines.append("")
     if _machine(run) != _machine(peer):
@@ -714,76 +715,32 @@ def peer(name, ours, seed):
     click.echo(peer_table(name, ours, seed))
 
 
-@main.command()
-def knockouts():
-    """Knock-outs of trained models in bench/results/analysis/knockouts.json."""
-    click.echo(knockouts_table())
-
-
-@main.command()
-def attributes():
-    """Attribute concentration of trained models' top-10 lists: bench/results/analysis/attribute_concentration.json."""
-    click.echo(attributes_table())
-
-
-@main.command()
-def planted():
-    """Planted-facet recovery per loss setting and view: bench/results/analysis/planted_facets.json."""
-    click.echo(planted_table())
-
-
-@main.command(name="facet-weights")
-def facet_weights():
-    """Gate and router statistics of trained FAME runs: bench/results/analysis/facet_weights.json."""
-    click.echo(facet_weights_table())
-
-
-@main.command(name="seen-items")
-def seen_items():
-    """The user's own items ranked above the test target: bench/results/analysis/seen_items.json."""
-    click.echo(seen_items_table())
-
-
-@main.command()
-def startup():
-    """Start-up of each command's --help as a whole process: bench/results/performance/cli_startup.json."""
-    click.echo(startup_table())
-
-
-@main.command(name="multi-worker")
-def multi_worker():
-    """One process against two workers on 127.0.0.1: bench/results/performance/multi_worker.json."""
-    click.echo(multi_worker_table())
-
-
-@main.command()
-def serving():
-    """Latency of each default model: bench/results/performance/serving_inprocess-*.json and serving_rest-*.json."""
-    click.echo(serving_table())
-
-
-@main.command()
-def soak():
-    """The serving soak of each default model: bench/results/performance/serving_soak-*.json."""
-    click.echo(soak_table())
-
-
-@main.command()
-def pipeline():
-    """Component times and outcome of bench/results/performance/pipeline_beauty.json."""
-    click.echo(pipeline_table())
-
-
-@main.command()
-def large():
-    """Large-catalogue training, serving and index table of bench/results/performance/large_catalogue.json."""
-    click.echo(large_catalogue_table())
-
-
-@main.command()
-def scale():
-    """Per-component time and memory against data size from bench/results/performance/scale.json."""
-    click.echo(scale_table())
+# Tables of one results file that take no arguments: command -> (what it shows, its renderer).
+FIXED_TABLES = {
+    "knockouts": ("Knock-outs of trained models in bench/results/analysis/knockouts.json.", knockouts_table),
+    "attributes": ("Attribute concentration of trained models' top-10 lists: "
+                   "bench/results/analysis/attribute_concentration.json.", attributes_table),
+    "planted": ("Planted-facet recovery per loss setting and view: bench/results/analysis/planted_facets.json.",
+                planted_table),
+    "facet-weights": ("Gate and router statistics of trained FAME runs: bench/results/analysis/facet_weights.json.",
+                      facet_weights_table),
+    "seen-items": ("The user's own items ranked above the test target: bench/results/analysis/seen_items.json.",
+                   seen_items_table),
+    "startup": ("Start-up of each command's --help as a whole process: bench/results/performance/cli_startup.json.",
+                startup_table),
+    "multi-worker": ("One process against two workers on 127.0.0.1: bench/results/performance/multi_worker.json.",
+                     multi_worker_table),
+    "serving": ("Latency of each default model: bench/results/performance/serving_inprocess-*.json and "
+                "serving_rest-*.json.", serving_table),
+    "soak": ("The serving soak of each default model: bench/results/performance/serving_soak-*.json.", soak_table),
+    "pipeline": ("Component times and outcome of bench/results/performance/pipeline_beauty.json.", pipeline_table),
+    "large": ("Large-catalogue training, serving and index table of bench/results/performance/large_catalogue.json.",
+              large_catalogue_table),
+    "scale": ("Per-component time and memory against data size from bench/results/performance/scale.json.",
+              scale_table),
+}
+for _name, (_help, _render) in FIXED_TABLES.items():
+    main.command(name=_name, help=_help)(lambda render=_render: click.echo(render()))
 
 
 def options_table(command: str) -> str:
